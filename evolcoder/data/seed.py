@@ -1,0 +1,246 @@
+"""The seed instructions: read a source, validate and normalise rows, dedupe, pick a subset."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from evolcoder.config import check
+from evolcoder.errors import EvolcoderError
+from evolcoder.jsonl import InputError, parse_line
+
+BUILTIN_PATH = Path(__file__).with_name("builtin_seeds.jsonl")
+DOWNLOAD_DIR = Path.home() / ".cache" / "evolcoder" / "downloads"
+FIELDS = ("instruction", "input", "output")
+
+
+class SeedSourceError(EvolcoderError):
+    """The seed source cannot be read or fetched."""
+
+
+@dataclass
+class SeedConfig:
+    source: str = "builtin"
+    sha256: str | None = None
+    limit: int | None = None
+    shuffle_seed: int | None = 0
+    on_error: Literal["fail", "skip"] = "fail"
+
+    def __post_init__(self) -> None:
+        check(self.limit is None or self.limit > 0, "seed.limit", f"must be positive or null, got {self.limit}")
+        check(
+            self.sha256 is None or (len(self.sha256) == 64 and all(c in "0123456789abcdef" for c in self.sha256.lower())),
+            "seed.sha256",
+            "must be 64 hex digits or null",
+        )
+
+
+@dataclass(frozen=True)
+class RawRow:
+    """One row as read, with where it came from (`file:line`, `file: item N (line L)`)."""
+
+    where: str
+    value: Any
+
+
+@dataclass(frozen=True)
+class Reject:
+    where: str
+    error: str
+
+
+@dataclass
+class SeedSet:
+    records: list[dict[str, str]]
+    rejects: list[Reject] = field(default_factory=list)
+    stats: dict[str, Any] = field(default_factory=dict)
+
+
+def make_seed(config: SeedConfig) -> SeedSet:
+    """Read `config.source` and turn it into the seed set; raise InputError on a bad row
+    unless `on_error` is 'skip'."""
+    label, rows = read_source(config.source, config.sha256, skip_bad_lines=config.on_error == "skip")
+    return build_seed(rows, label, config)
+
+
+def read_source(source: str, sha256: str | None = None, skip_bad_lines: bool = False) -> tuple[str, list[RawRow]]:
+    """(label, rows) for `builtin`, a local path, `hf:<id>` or an https URL."""
+    if source == "builtin":
+        return "builtin", read_file_rows(BUILTIN_PATH, skip_bad_lines)
+    if source.startswith("hf:"):
+        return source, _read_hub(source[3:])
+    if source.startswith(("https://", "http://")):
+        return source, read_file_rows(download(source, sha256), skip_bad_lines)
+    path = Path(source)
+    if not path.is_file():
+        raise SeedSourceError(
+            f"seed.source {source!r} is not 'builtin', 'hf:<id>', a URL, or an existing file"
+        )
+    if sha256:
+        _verify_sha256(path, sha256, source)
+    return path.name, read_file_rows(path, skip_bad_lines)
+
+
+def read_file_rows(path: Path, skip_bad_lines: bool = False) -> list[RawRow]:
+    """Rows of a JSON list or a JSONL file. Bad JSONL lines become rows holding an
+    InputError when `skip_bad_lines`, so they are counted as rejects."""
+    raw = path.read_bytes()
+    if raw.lstrip()[:1] == b"[":
+        return list(_json_list_rows(path, raw))
+    return list(_jsonl_rows(path, raw, skip_bad_lines))
+
+
+def _jsonl_rows(path: Path, raw: bytes, skip_bad_lines: bool) -> Iterator[RawRow]:
+    for lineno, line in enumerate(raw.splitlines(), start=1):
+        try:
+            value = parse_line(line, path, lineno)
+        except InputError as e:
+            if not skip_bad_lines:
+                raise
+            value = e
+        if value is not None:
+            yield RawRow(f"{path}:{lineno}", value)
+
+
+def _json_list_rows(path: Path, raw: bytes) -> Iterator[RawRow]:
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = raw[: e.start].count(b"\n") + 1
+        raise InputError(f"{path}:{line}: not valid UTF-8 ({e.reason} at byte {e.start})") from e
+    decoder = json.JSONDecoder()
+    pos, line, counted_to = text.index("[") + 1, 1, 0
+    index = 0
+    while True:
+        pos = _skip_separators(text, pos, path)
+        if pos >= len(text) or text[pos] == "]":
+            return
+        line += text.count("\n", counted_to, pos)
+        counted_to = pos
+        try:
+            value, pos = decoder.raw_decode(text, pos)
+        except json.JSONDecodeError as e:
+            raise InputError(f"{path}:{e.lineno}: malformed JSON: {e.msg} (column {e.colno})") from e
+        yield RawRow(f"{path}: item {index} (line {line})", value)
+        index += 1
+
+
+def _skip_separators(text: str, pos: int, path: Path) -> int:
+    while pos < len(text) and (text[pos].isspace() or text[pos] == ","):
+        pos += 1
+    if pos >= len(text):
+        raise InputError(f"{path}: the JSON list is not closed with ']'")
+    return pos
+
+
+def build_seed(rows: list[RawRow], label: str, config: SeedConfig) -> SeedSet:
+    """Validate, normalise, dedupe, shuffle and limit rows into seed records."""
+    records, rejects, seen = [], [], set()
+    empty = duplicates = 0
+    for row in rows:
+        try:
+            record = to_record(row, label)
+        except InputError as e:
+            if config.on_error == "fail":
+                raise
+            rejects.append(Reject(row.where, str(e)))
+            continue
+        if not record["instruction"]:
+            empty += 1
+        elif (record["instruction"], record["input"]) in seen:
+            duplicates += 1
+        else:
+            seen.add((record["instruction"], record["input"]))
+            records.append(record)
+    if config.shuffle_seed is not None:
+        random.Random(config.shuffle_seed).shuffle(records)
+    if config.limit is not None:
+        records = records[: config.limit]
+    stats = {
+        "source": label,
+        "n_read": len(rows),
+        "n_written": len(records),
+        "n_rejected": len(rejects),
+        "n_empty_instruction": empty,
+        "n_duplicates": duplicates,
+    }
+    return SeedSet(records, rejects, stats)
+
+
+def to_record(row: RawRow, label: str) -> dict[str, str]:
+    """A seed record from a raw row; InputError naming `row.where` if it does not fit."""
+    if isinstance(row.value, InputError):
+        raise row.value
+    if not isinstance(row.value, dict):
+        raise InputError(f"{row.where}: expected an object with 'instruction', got {type(row.value).__name__}")
+    if "instruction" not in row.value:
+        raise InputError(f"{row.where}: missing 'instruction'")
+    texts = {}
+    for name in FIELDS:
+        value = row.value.get(name, "")
+        if value is None:
+            value = ""
+        if not isinstance(value, str):
+            raise InputError(f"{row.where}: '{name}' must be a string, got {type(value).__name__}")
+        texts[name] = normalize_text(value) if name == "output" else normalize_text(value).strip()
+    return {"id": record_id(texts["instruction"], texts["input"]), **texts, "source": label}
+
+
+def normalize_text(text: str) -> str:
+    """Unix line endings, no trailing spaces, no leading or trailing blank lines."""
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    return "\n".join(line.rstrip() for line in lines).strip("\n")
+
+
+def record_id(instruction: str, input: str) -> str:
+    """A stable id: the first 16 hex digits of sha256(instruction, input)."""
+    return hashlib.sha256(f"{instruction}\x00{input}".encode()).hexdigest()[:16]
+
+
+def download(url: str, sha256: str | None, folder: Path = DOWNLOAD_DIR) -> Path:
+    """Fetch `url` once into `folder` (checked against `sha256` when given) and return its path."""
+    target = folder / hashlib.sha256(url.encode()).hexdigest()[:16] / Path(url.split("?")[0]).name
+    if not target.is_file():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial = target.with_suffix(target.suffix + ".part")
+        try:
+            with urllib.request.urlopen(url, timeout=60) as response, open(partial, "wb") as f:
+                while chunk := response.read(1 << 20):
+                    f.write(chunk)
+        except (urllib.error.URLError, TimeoutError, OSError) as e:
+            partial.unlink(missing_ok=True)
+            raise SeedSourceError(
+                f"could not download {url}: {getattr(e, 'reason', e)}. Check the network, or download "
+                "the file yourself and set seed.source to its local path."
+            ) from e
+        partial.replace(target)
+    if sha256:
+        _verify_sha256(target, sha256, url)
+    return target
+
+
+def _verify_sha256(path: Path, expected: str, source: str) -> None:
+    actual = hashlib.sha256(path.read_bytes()).hexdigest()
+    if actual != expected.lower():
+        raise SeedSourceError(f"{source}: sha256 is {actual}, but seed.sha256 says {expected}")
+
+
+def _read_hub(dataset_id: str) -> list[RawRow]:
+    try:
+        from datasets import load_dataset
+
+        dataset = load_dataset(dataset_id, split="train")
+    except Exception as e:  # offline, the hub client raises many types; each means the same here
+        raise SeedSourceError(
+            f"could not load the dataset hf:{dataset_id} from the Hugging Face hub "
+            f"({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}). Check the network "
+            "and the id, or save its rows as JSON/JSONL and set seed.source to that path."
+        ) from e
+    return [RawRow(f"hf:{dataset_id}[{i}]", dict(row)) for i, row in enumerate(dataset)]

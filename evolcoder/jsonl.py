@@ -1,0 +1,82 @@
+"""JSON Lines files: strict reading with file:line errors, atomic writing."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO, Any
+
+from evolcoder.errors import EvolcoderError
+
+
+class InputError(EvolcoderError, ValueError):
+    """A record file is malformed; the message names the file and line."""
+
+
+def iter_jsonl(path: str | Path) -> Iterator[tuple[int, Any]]:
+    """Yield (line number, value) for each non-blank line; raise InputError on bad JSON or UTF-8."""
+    with open(path, "rb") as f:
+        for lineno, raw in enumerate(f, start=1):
+            yield lineno, parse_line(raw, path, lineno)
+
+
+def parse_line(raw: bytes, path: str | Path, lineno: int) -> Any:
+    """Decode one JSONL line; blank lines give None."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise InputError(f"{path}:{lineno}: not valid UTF-8 ({e.reason} at byte {e.start})") from e
+    if not text.strip():
+        return None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as e:
+        raise InputError(f"{path}:{lineno}: malformed JSON: {e.msg} (column {e.colno})") from e
+
+
+def read_jsonl(path: str | Path) -> list[Any]:
+    """All records of a JSONL file, blank lines skipped."""
+    return [value for _, value in iter_jsonl(path) if value is not None]
+
+
+def dumps(record: Any) -> str:
+    """One JSONL line (no newline): UTF-8 text, key order kept."""
+    return json.dumps(record, ensure_ascii=False)
+
+
+@contextmanager
+def atomic_open(path: str | Path, mode: str = "w") -> Iterator[IO]:
+    """Open a temporary file beside `path`; rename it into place only if the block succeeds."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, mode, encoding=None if "b" in mode else "utf-8") as f:
+            yield f
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_jsonl(path: str | Path, records: Iterable[Any]) -> int:
+    """Write records atomically; return how many were written."""
+    n = 0
+    with atomic_open(path) as f:
+        for record in records:
+            f.write(dumps(record) + "\n")
+            n += 1
+    return n
+
+
+def write_json(path: str | Path, value: Any) -> None:
+    """Write a JSON document (metrics, manifests) atomically, pretty-printed."""
+    with atomic_open(path) as f:
+        json.dump(value, f, indent=2, ensure_ascii=False, sort_keys=False)
+        f.write("\n")

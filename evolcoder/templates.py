@@ -1,0 +1,69 @@
+"""The prompt text, in one place: training and generation both format through here.
+
+WizardCoder trained with Llama-X's Alpaca prompts and generated HumanEval with the same
+no-input header. Its published 59.8 used a single blank line after the header; some of its
+later scripts added a second one, which is a different prompt from the one it trained on.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from evolcoder.data.problems import Problem
+
+PROMPT_NO_INPUT = (
+    "Below is an instruction that describes a task. "
+    "Write a response that appropriately completes the request.\n\n"
+    "### Instruction:\n{instruction}\n\n### Response:"
+)
+PROMPT_WITH_INPUT = (
+    "Below is an instruction that describes a task, paired with an input that provides further "
+    "context. Write a response that appropriately completes the request.\n\n"
+    "### Instruction:\n{instruction}\n\n### Input:\n{input}\n\n### Response:"
+)
+RESPONSE_MARKER = "### Response:"
+CODE_TASK_PREFIX = "Create a Python script for this problem:\n"
+
+
+def alpaca_prompt(instruction: str, input: str = "") -> str:
+    """The Alpaca prompt for an instruction (and optional input), ending at '### Response:'."""
+    if input:
+        return PROMPT_WITH_INPUT.format(instruction=instruction, input=input)
+    return PROMPT_NO_INPUT.format(instruction=instruction)
+
+
+def humaneval_prompt(problem: Problem, tabs: bool = False) -> str:
+    """WizardCoder's HumanEval prompt; `tabs` reproduces its four-spaces-to-tab rewrite."""
+    text = problem.prompt.replace("    ", "\t") if tabs else problem.prompt
+    return alpaca_prompt(CODE_TASK_PREFIX + text)
+
+
+def mbpp_prompt(problem: Problem) -> str:
+    """WizardCoder's MBPP prompt: the task text, then 'Test examples:' and each assert."""
+    body = f"\n{problem.text}\nTest examples:" + "".join(f"\n{t}" for t in problem.test_list)
+    return alpaca_prompt(CODE_TASK_PREFIX + body)
+
+
+def mbppplus_prompt(problem: Problem) -> str:
+    """EvalPlus's MBPP+ prompt: the task docstring with its first assertion."""
+    first_assert = problem.assertion.strip().split("\n")[0]
+    body = f'"""\n{problem.text.strip()}\n{first_assert}\n"""\n'
+    return alpaca_prompt(CODE_TASK_PREFIX + body)
+
+
+def benchmark_prompt(benchmark: str, problem: Problem, tabs: bool = False) -> str:
+    """The generation prompt for a problem of `benchmark`."""
+    if benchmark in ("humaneval", "humanevalplus"):
+        return humaneval_prompt(problem, tabs=tabs)
+    if benchmark == "mbpp":
+        return mbpp_prompt(problem)
+    if benchmark == "mbppplus":
+        return mbppplus_prompt(problem)
+    raise ValueError(f"unknown benchmark {benchmark!r}")
+
+
+def response_of(text: str) -> str:
+    """The part of a full prompt+response text after '### Response:' (all of it if absent)."""
+    _, marker, after = text.partition(RESPONSE_MARKER)
+    return after if marker else text

@@ -1,0 +1,19 @@
+"""DVC stage `seed`: the seed instructions the evolution starts from."""
+
+from evolcoder.config import load_section
+from evolcoder.data.seed import SeedConfig, make_seed
+from evolcoder.jsonl import write_json, write_jsonl
+from stages import PARAMS_FILE, run_stage
+
+
+def main() -> None:
+    config = load_section(PARAMS_FILE, "seed", SeedConfig)
+    seed = make_seed(config)
+    write_jsonl("data/seed/seed.jsonl", seed.records)
+    write_jsonl("data/seed/rejects.jsonl", ({"where": r.where, "error": r.error} for r in seed.rejects))
+    write_json("metrics/seed.json", seed.stats)
+    print(f"seed: {seed.stats['n_written']} records from {seed.stats['source']} -> data/seed/seed.jsonl")
+
+
+if __name__ == "__main__":
+    run_stage("seed", main)

@@ -1,0 +1,69 @@
+"""Benchmark loaders: one Problem type from every source, and clear errors offline."""
+
+import json
+
+import pytest
+
+from conftest import shared_file
+from evolcoder.data.benchmarks import BenchmarkUnavailable, load_benchmark
+from evolcoder.data.problems import normalize_task_id
+
+
+def test_humaneval_from_the_package():
+    problems = load_benchmark("humaneval")
+    assert len(problems) == 164
+    first = problems[0]
+    assert first.task_id == "HumanEval/0" and first.entry_point == "has_close_elements"
+    assert "def check(candidate)" in first.test
+    assert first.reference_program().startswith(first.prompt)
+
+
+@pytest.mark.parametrize("name", ["mbpp_test.jsonl", "mbpp.jsonl"])
+def test_mbpp_is_the_500_test_tasks(shared_data, name):
+    problems = load_benchmark("mbpp", str(shared_file(name)))
+    assert [p.task_id for p in problems] == [f"Mbpp/{i}" for i in range(11, 511)]
+    for p in problems:
+        assert len(p.test_list) >= 3 and p.text
+        assert f"def {p.entry_point}" in p.canonical_solution, p.task_id
+
+
+def test_mbppplus_local_file(shared_data):
+    problems = load_benchmark("mbppplus", str(shared_file("mbppplus_399.jsonl")))
+    assert len(problems) == 399
+    p = problems[0]
+    assert p.task_id == "Mbpp/2" and p.entry_point == "similar_elements"
+    assert p.base_inputs and p.plus_inputs and p.assertion.strip().startswith("assert")
+    assert p.text.startswith("Write a function")
+
+
+def test_humanevalplus_local_file_in_evalplus_format(tmp_path):
+    row = {"task_id": "HumanEval/0", "prompt": "def f(x):\n", "entry_point": "f",
+           "canonical_solution": "    return x\n", "base_input": [[1]], "plus_input": [[2]], "atol": 0,
+           "contract": "", "test": ""}
+    path = tmp_path / "he.jsonl"
+    path.write_text(json.dumps(row) + "\n")
+    (problem,) = load_benchmark("humanevalplus", str(path))
+    assert problem.benchmark == "humanevalplus" and problem.is_evalplus
+    assert problem.reference_program() == "def f(x):\n    return x\n"
+
+
+def test_missing_local_file_is_a_clear_error(tmp_path):
+    with pytest.raises(BenchmarkUnavailable, match="benchmark file not found"):
+        load_benchmark("mbpp", str(tmp_path / "absent.jsonl"))
+
+
+def test_mbpp_hub_offline_is_a_clear_error(monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
+    with pytest.raises(BenchmarkUnavailable, match="Set benchmarks.mbpp.path"):
+        load_benchmark("mbpp")
+
+
+def test_unknown_benchmark():
+    with pytest.raises(ValueError, match="unknown benchmark 'apps'"):
+        load_benchmark("apps")
+
+
+@pytest.mark.parametrize("raw", [11, "11", "Mbpp/11", "MBPP/11"])
+def test_mbpp_task_ids_normalised(raw):
+    assert normalize_task_id("mbpp", raw) == "Mbpp/11"

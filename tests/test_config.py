@@ -1,0 +1,93 @@
+"""The params reader: values that survive `dvc exp run -S`, and errors that name the key."""
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+import pytest
+
+from evolcoder.config import ConfigError, check, from_dict, load_section
+
+
+@dataclass
+class Inner:
+    path: str | None = None
+    weight: float = 1.0
+
+
+@dataclass
+class Section:
+    lr: float = 1e-4
+    steps: int = 10
+    name: str = "x"
+    flag: bool = False
+    mode: Literal["a", "b"] = "a"
+    tags: list[str] = field(default_factory=list)
+    inner: Inner = field(default_factory=Inner)
+    table: dict[str, Inner] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        check(self.lr > 0, "train.lr", f"must be positive, got {self.lr}")
+
+
+def write(tmp_path, text):
+    path = tmp_path / "params.yaml"
+    path.write_text(text)
+    return path
+
+
+def test_dvc_exp_run_rewrite_reads_back_as_float(tmp_path):
+    # `dvc exp run -S train.lr=2e-5` writes this; PyYAML would read a string.
+    path = write(tmp_path, "train:\n  lr: 2e-05\n  steps: 3\n")
+    section = load_section(path, "train", Section)
+    assert section.lr == pytest.approx(2e-5) and isinstance(section.lr, float)
+    assert section.steps == 3
+
+
+def test_quoted_numbers_are_coerced(tmp_path):
+    section = load_section(write(tmp_path, "train:\n  lr: '3e-4'\n  steps: '7'\n"), "train", Section)
+    assert (section.lr, section.steps) == (3e-4, 7)
+
+
+def test_defaults_fill_missing_keys(tmp_path):
+    section = load_section(write(tmp_path, "train: {}\n"), "train", Section)
+    assert section == Section()
+
+
+def test_unknown_key_is_named(tmp_path):
+    with pytest.raises(ConfigError, match=r"unknown key train\.lrate"):
+        load_section(write(tmp_path, "train:\n  lrate: 1\n"), "train", Section)
+
+
+def test_nested_unknown_key_is_named():
+    with pytest.raises(ConfigError, match=r"unknown key train\.inner\.paht"):
+        from_dict(Section, {"inner": {"paht": "x"}}, "train")
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"steps": "many"}, r"train\.steps: expected an integer"),
+        ({"steps": 2.5}, r"train\.steps: expected an integer"),
+        ({"lr": "fast"}, r"train\.lr: expected a number"),
+        ({"flag": "yes"}, r"train\.flag: expected true or false"),
+        ({"mode": "c"}, r"train\.mode: 'c' is not one of"),
+        ({"tags": "a"}, r"train\.tags: expected a list"),
+        ({"tags": ["a", 3]}, r"train\.tags\[1\]: expected a string"),
+        ({"table": {"k": {"weight": "w"}}}, r"train\.table\.k\.weight: expected a number"),
+        ({"lr": -1}, r"train\.lr: must be positive"),
+    ],
+)
+def test_wrong_values_are_named(data, message):
+    with pytest.raises(ConfigError, match=message):
+        from_dict(Section, data, "train")
+
+
+def test_optional_and_nested_values():
+    section = from_dict(Section, {"inner": {"path": None, "weight": 2}, "table": {"k": {}}}, "train")
+    assert section.inner == Inner(None, 2.0)
+    assert section.table == {"k": Inner()}
+
+
+def test_missing_section_is_named(tmp_path):
+    with pytest.raises(ConfigError, match="missing section 'train'"):
+        load_section(write(tmp_path, "seed: {}\n"), "train", Section)
