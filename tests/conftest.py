@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from llm_server import LLMServer
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
@@ -29,3 +30,22 @@ def shared_file(name: str) -> Path:
     if not path.is_file():
         pytest.skip(f"real data file {path} is absent (see shared/data/README.md)")
     return path
+
+
+@pytest.fixture
+def llm_server():
+    """A loopback OpenAI-compatible server (tests/llm_server.py) on a thread of this process;
+    its `settings` can be changed between calls (latency, fault rate and kinds, Retry-After)."""
+    with LLMServer() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def tiny_checkpoint(tmp_path_factory) -> Path:
+    """A random tiny GPTBigCode checkpoint (HF format, PAD token, 1024 positions, 400-token
+    vocabulary): a stand-in for models/checkpoint."""
+    from evolcoder.gen.standin import save_standin_checkpoint
+    from evolcoder.train.config import ScratchModelConfig
+
+    config = ScratchModelConfig(n_layer=2, n_embd=64, n_head=4, n_positions=1024, vocab_size=400)
+    return save_standin_checkpoint(tmp_path_factory.mktemp("tiny_checkpoint"), config)

@@ -1,0 +1,71 @@
+"""`llm.provider: dry-run`: deterministic, offline answers for wiring checks and tests.
+
+It reads the request as the evolve stage writes it: an evolution prompt is answered by the
+rule-based rewrite of its method (`evolcoder.evol.rewrite`), an equality prompt by comparing
+the two instructions, and anything else as a question, with the code of the lineage's seed
+answer (`meta["reference_answer"]`). Nothing here is a model's output: every result says
+`provider: dry-run`, and costs nothing.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+from evolcoder.evol.prompts import parse_equality_prompt, parse_evolution_prompt
+from evolcoder.evol.rewrite import rewrite
+from evolcoder.llm.config import LLMConfig
+from evolcoder.llm.types import ChatRequest, ChatResult
+
+CHARS_PER_TOKEN = 4
+ANSWER_PROSE = "Here is a Python solution that meets the requirements."
+NO_REFERENCE = "The dry-run provider has no reference answer for this question."
+_FENCE = re.compile(r"```[\w+-]*\n(.*?)```", re.DOTALL)
+
+
+class DryRunProvider:
+    """A rule-based stand-in for a chat model; see the module docstring."""
+
+    name = "dry-run"
+
+    def __init__(self, config: LLMConfig | None = None) -> None:
+        """`config` is taken as every provider takes it; no setting changes a dry-run answer."""
+
+    async def complete(self, request: ChatRequest) -> ChatResult:
+        prompt = request.messages[-1][1]
+        text = self.answer(prompt, request.meta.get("reference_answer"), _salt(request))
+        prompt_chars = sum(len(content) for _, content in request.messages)
+        return ChatResult(
+            key=request.key(),
+            text=text,
+            finish_reason="stop",
+            prompt_tokens=math.ceil(prompt_chars / CHARS_PER_TOKEN),
+            completion_tokens=math.ceil(len(text) / CHARS_PER_TOKEN),
+            cost_usd=0.0,
+            provider=self.name,
+        )
+
+    @staticmethod
+    def answer(prompt: str, reference_answer: str | None, salt: int) -> str:
+        """The dry-run reply to `prompt`."""
+        evolution = parse_evolution_prompt(prompt)
+        if evolution is not None:
+            return rewrite(evolution.method, evolution.question, salt)
+        pair = parse_equality_prompt(prompt)
+        if pair is not None:
+            first, second = (" ".join(s.split()) for s in pair)
+            return "Equal" if first == second else "Not Equal"
+        if not reference_answer:
+            return NO_REFERENCE
+        return f"{ANSWER_PROSE}\n\n```python\n{code_of(reference_answer)}\n```"
+
+
+def code_of(answer: str) -> str:
+    """The code of an answer: its first fenced block, else the whole answer."""
+    match = _FENCE.search(answer)
+    return (match.group(1) if match else answer).strip()
+
+
+def _salt(request: ChatRequest) -> int:
+    # The key covers the prompt and the sample index: items, and retries of an item, differ.
+    return int(request.key()[:8], 16)
