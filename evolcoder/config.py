@@ -113,31 +113,30 @@ def _coerce_scalar(value: Any, hint: Any, where: str) -> Any:
         if isinstance(value, bool):
             return value
         raise ConfigError(f"{where}: expected true or false, got {value!r}")
-    if hint is int:
-        if isinstance(value, int) and not isinstance(value, bool):
-            return value
-        if isinstance(value, float) and value.is_integer():
-            return int(value)
-        if isinstance(value, str):
-            try:
-                return int(value)
-            except ValueError:
-                pass
-        raise ConfigError(f"{where}: expected an integer, got {value!r}")
-    if hint is float:
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return float(value)
-        if isinstance(value, str):
-            try:
-                return float(value)
-            except ValueError:
-                pass
-        raise ConfigError(f"{where}: expected a number, got {value!r}")
+    if hint in (int, float):
+        return _coerce_number(value, hint, where)
     if hint is str:
         if isinstance(value, str):
             return value
         raise ConfigError(f"{where}: expected a string, got {value!r}")
     raise TypeError(f"{where}: unsupported type {hint!r} in a config schema")
+
+
+def _coerce_number(value: Any, hint: type[int] | type[float], where: str) -> int | float:
+    """An int or float from a number or a numeric string (`dvc exp run -S` may leave either);
+    a float becomes an int only when it is whole."""
+    if isinstance(value, str):
+        try:
+            return hint(value)
+        except ValueError:
+            pass
+    elif isinstance(value, (int, float)) and not isinstance(value, bool):
+        if hint is float:
+            return float(value)
+        if isinstance(value, int) or value.is_integer():
+            return int(value)
+    kind = "an integer" if hint is int else "a number"
+    raise ConfigError(f"{where}: expected {kind}, got {value!r}")
 
 
 def _join(prefix: str, key: str) -> str:

@@ -7,6 +7,7 @@ import pytest
 from conftest import shared_file
 from evolcoder.data.benchmarks import BenchmarkUnavailable, load_benchmark
 from evolcoder.data.problems import normalize_task_id
+from evolcoder.jsonl import InputError
 
 
 def test_humaneval_from_the_package():
@@ -45,6 +46,17 @@ def test_humanevalplus_local_file_in_evalplus_format(tmp_path):
     (problem,) = load_benchmark("humanevalplus", str(path))
     assert problem.benchmark == "humanevalplus" and problem.is_evalplus
     assert problem.reference_program() == "def f(x):\n    return x\n"
+
+
+def test_mbpp_local_ids_in_evalplus_spelling_load_and_a_missing_id_is_named(tmp_path):
+    row = {"text": "Add two numbers.", "code": "def add(a, b):\n    return a + b\n",
+           "test_list": ["assert add(1, 2) == 3"]}
+    path = tmp_path / "mbpp.jsonl"
+    path.write_text("".join(json.dumps({"task_id": t, **row}) + "\n" for t in ("Mbpp/12", "Mbpp/11", "Mbpp/600")))
+    assert [p.task_id for p in load_benchmark("mbpp", str(path))] == ["Mbpp/11", "Mbpp/12"]
+    path.write_text(json.dumps(row) + "\n")
+    with pytest.raises(InputError, match=r"mbpp\.jsonl: task \? has no 'task_id'"):
+        load_benchmark("mbpp", str(path))
 
 
 def test_missing_local_file_is_a_clear_error(tmp_path):

@@ -71,5 +71,7 @@ def test_retry_after_headers_in_seconds_milliseconds_and_dates():
 def test_config_ranges_are_checked():
     with pytest.raises(ConfigError, match="llm.concurrency"):
         LLMConfig(concurrency=0)
+    with pytest.raises(ConfigError, match="llm.base_url: must be an http:// or https:// URL"):
+        LLMConfig(base_url="localhost:8000/v1")  # otherwise every call fails its retries, one by one
     with pytest.raises(ConfigError, match="llm.prices.gpt-4"):
         LLMConfig(prices={"gpt-4": {"input": 0.03}})

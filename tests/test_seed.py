@@ -8,6 +8,7 @@ import sys
 import pytest
 
 from conftest import REPO_ROOT, shared_file
+from evolcoder.config import ConfigError
 from evolcoder.data.seed import SeedConfig, SeedSourceError, make_seed, record_id
 from evolcoder.jsonl import InputError, read_jsonl
 
@@ -121,6 +122,12 @@ def test_sha256_mismatch_is_refused(tmp_path):
     path = jsonl(tmp_path, [row("x")])
     with pytest.raises(SeedSourceError, match="sha256 is"):
         make_seed(SeedConfig(source=str(path), sha256="0" * 64))
+
+
+@pytest.mark.parametrize("source", ["builtin", "hf:sahil2801/CodeAlpaca-20k"])
+def test_sha256_without_a_file_to_check_is_refused(source):
+    with pytest.raises(ConfigError, match="seed.sha256: checks a file or URL source"):
+        SeedConfig(source=source, sha256="0" * 64)
 
 
 def test_builtin_seed_set_loads():

@@ -58,8 +58,8 @@ def load_humanevalplus(path: str | None = None) -> list[Problem]:
 def load_mbpp(path: str | None = None) -> list[Problem]:
     """MBPP's 500 test tasks (11..510), from a local JSONL or the hub's 'full' config."""
     rows = _read_local(path) if path else _hub_mbpp_rows()
-    problems = [_mbpp_problem(row, path) for row in rows if int(row["task_id"]) in MBPP_TEST_IDS]
-    return sorted(problems, key=lambda p: int(p.task_id.split("/")[1]))
+    numbered = sorted((_mbpp_number(row, path), i) for i, row in enumerate(rows))
+    return [_mbpp_problem(rows[i], path) for number, i in numbered if number in MBPP_TEST_IDS]
 
 
 def load_mbppplus(path: str | None = None) -> list[Problem]:
@@ -93,6 +93,14 @@ def _humaneval_problem(benchmark: str, row: dict, path: Any) -> Problem:
         atol=float(row.get("atol", 0) or 0),
         contract=row.get("contract", ""),
     )
+
+
+def _mbpp_number(row: dict, path: Any) -> int:
+    """The task number of an MBPP row, whichever way its id is spelled (11, '11', 'Mbpp/11')."""
+    try:
+        return int(mbpp_task_id(_field(row, "task_id", path)).split("/")[1])
+    except ValueError as e:
+        raise InputError(f"{path or MBPP_HUB_ID}: {e}") from e
 
 
 def _mbpp_problem(row: dict, path: Any) -> Problem:

@@ -40,6 +40,8 @@ class SeedConfig:
             "seed.sha256",
             "must be 64 hex digits or null",
         )
+        check(self.sha256 is None or not (self.source == "builtin" or self.source.startswith("hf:")),
+              "seed.sha256", f"checks a file or URL source; {self.source!r} has no file to check, so set it to null")
 
 
 @dataclass(frozen=True)

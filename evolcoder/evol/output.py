@@ -14,14 +14,11 @@ from pathlib import Path
 from typing import Any
 
 from evolcoder.evol.eliminate import REASONS
+from evolcoder.evol.records import round_filename
 from evolcoder.evol.rounds import RoundResult
 from evolcoder.jsonl import write_json, write_jsonl
 
 MANIFEST = "manifest.json"
-
-
-def round_filename(k: int) -> str:
-    return f"round_{k}.jsonl"
 
 
 def data_provider(rounds: Sequence[RoundResult], fallback: str) -> str:
@@ -56,7 +53,8 @@ def write_rounds(out_dir: str | Path, rounds: Sequence[RoundResult], provider: s
 def evolve_metrics(rounds: Sequence[RoundResult], provider: str, model: str, methods: str,
                    pool_size: int, usage: dict[str, Any]) -> dict[str, Any]:
     """Flat metrics: per round counts, reasons, instruction length and the calls' tokens and
-    cost (ledger answers included: the cost of the data); `usage.*` is what this run sent."""
+    cost (ledger answers included: the cost of the data); `usage.*` are the client's totals
+    (`usage.calls` were sent in this run, `usage.cached` came from the ledger)."""
     metrics: dict[str, Any] = {"provider": provider, "model": model, "methods": methods,
                                "rounds": len(rounds), "pool_size": pool_size}
     for r in rounds:

@@ -43,6 +43,11 @@ class PoolItem:
         )
 
 
+def round_filename(k: int) -> str:
+    """The name of round `k`'s record file in `data/evol/`."""
+    return f"round_{k}.jsonl"
+
+
 def record_id(parent_id: str, round: int, method: str, instruction: str) -> str:
     """A stable id: a hash of parent, round, method and evolved instruction."""
     text = f"{parent_id}\x1f{round}\x1f{method}\x1f{instruction}"

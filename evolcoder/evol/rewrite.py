@@ -66,7 +66,7 @@ def rewrite(method: str, question: str, salt: int) -> str:
     return rule(question.strip(), salt)
 
 
-def _pick(options: tuple, salt: int):
+def _pick(options: tuple[str, ...], salt: int) -> str:
     return options[salt % len(options)]
 
 

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 
 from tqdm import tqdm
 
+from evolcoder.errors import EvolcoderError
 from evolcoder.exec.confine import remove_cgroup
 from evolcoder.exec.protocol import recv_frame, send_frame
 from evolcoder.exec.types import Job, Limits, Outcome
@@ -36,8 +37,8 @@ _PINNED_ENV = {
 }
 
 
-class WorkerError(RuntimeError):
-    """A sandbox worker could not be started."""
+class WorkerError(EvolcoderError, RuntimeError):
+    """A sandbox worker could not be started (a stage prints this as one line)."""
 
 
 class _Worker:

@@ -37,7 +37,7 @@ def make_provider(config: LLMConfig, ledger: Ledger) -> ChatProvider:
         return ReplayProvider(ledger)
     from evolcoder.llm.dry_run import DryRunProvider
 
-    return DryRunProvider(config)
+    return DryRunProvider()
 
 
 def estimated_tokens(request: ChatRequest) -> int:

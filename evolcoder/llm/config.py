@@ -35,6 +35,8 @@ class LLMConfig:
     prices: dict[str, dict[str, float]] = field(default_factory=lambda: {k: dict(v) for k, v in DEFAULT_PRICES.items()})
 
     def __post_init__(self) -> None:
+        check(self.base_url is None or self.base_url.startswith(("http://", "https://")), "llm.base_url",
+              f"must be an http:// or https:// URL (e.g. http://localhost:8000/v1) or null, got {self.base_url!r}")
         check(self.concurrency >= 1, "llm.concurrency", f"must be at least 1, got {self.concurrency}")
         for name in ("requests_per_minute", "tokens_per_minute"):
             value = getattr(self, name)

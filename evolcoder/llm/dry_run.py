@@ -14,7 +14,6 @@ import re
 
 from evolcoder.evol.prompts import parse_equality_prompt, parse_evolution_prompt
 from evolcoder.evol.rewrite import rewrite
-from evolcoder.llm.config import LLMConfig
 from evolcoder.llm.types import ChatRequest, ChatResult
 
 CHARS_PER_TOKEN = 4
@@ -26,10 +25,7 @@ _FENCE = re.compile(r"```[\w+-]*\n(.*?)```", re.DOTALL)
 class DryRunProvider:
     """A rule-based stand-in for a chat model; see the module docstring."""
 
-    name = "dry-run"
-
-    def __init__(self, config: LLMConfig | None = None) -> None:
-        """`config` is taken as every provider takes it; no setting changes a dry-run answer."""
+    name = "dry-run"  # no llm setting changes a dry-run answer, so it takes no config
 
     async def complete(self, request: ChatRequest) -> ChatResult:
         prompt = request.messages[-1][1]
