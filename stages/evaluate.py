@@ -1,0 +1,34 @@
+"""DVC stage `evaluate@<bench>`: run a benchmark's generations in the sandbox, score pass@k.
+
+Usage: python -m stages.evaluate <bench>. With `evaluate.reference_check`, the canonical
+solutions are scored first and the stage fails if any does not pass, so a broken
+environment never passes for a weak model.
+"""
+
+import sys
+
+from evolcoder.config import load_section
+from evolcoder.data.benchmarks import load_benchmark
+from evolcoder.metrics.config import EvaluateConfig, enabled_benchmark
+from evolcoder.metrics.evaluate import check_references, evaluate
+from evolcoder.metrics.output import format_table, write_evaluation
+from evolcoder.metrics.samples import read_samples
+from stages import PARAMS_FILE, run_stage
+
+
+def main() -> None:
+    benchmark = sys.argv[1]
+    config = load_section(PARAMS_FILE, "evaluate", EvaluateConfig)
+    problems = load_benchmark(benchmark, enabled_benchmark(PARAMS_FILE, benchmark).path)
+    if config.reference_check:
+        check_references(problems, config)
+        print(f"evaluate@{benchmark}: all {len(problems)} canonical solutions pass")
+    samples = read_samples(f"data/generations/{benchmark}.jsonl", benchmark)
+    evaluation = evaluate(problems, samples, config)
+    write_evaluation(evaluation, f"data/eval/{benchmark}.jsonl", f"metrics/{benchmark}.json")
+    print(format_table(benchmark, evaluation.metrics))
+    print(f"evaluate@{benchmark}: sandbox isolation {evaluation.isolation}")
+
+
+if __name__ == "__main__":
+    run_stage("evaluate", main)
