@@ -7,6 +7,7 @@ package, a hub id, EvalPlus's downloader). A source that cannot be reached is a
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,13 @@ from evolcoder.jsonl import InputError, read_jsonl
 
 MBPP_HUB_ID = "google-research-datasets/mbpp"
 MBPP_TEST_IDS = range(11, 511)
+
+
+@dataclass
+class BenchmarkSource:
+    """Where one benchmark's problems come from (`benchmarks.<name>` in params)."""
+
+    path: str | None = None  # a local JSONL; None: the benchmark's public source
 
 
 class BenchmarkUnavailable(EvolcoderError):

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from evolcoder.config import check, coerce, read_yaml
+from evolcoder.data.benchmarks import BenchmarkSource
 from evolcoder.errors import EvolcoderError
 
 
@@ -50,13 +51,6 @@ class EvaluateConfig:
             return Path(self.cache_dir).expanduser()
         base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
         return Path(base) / "evolcoder"
-
-
-@dataclass
-class BenchmarkSource:
-    """One enabled benchmark (params.yaml's `benchmarks.<name>`): null path = its default source."""
-
-    path: str | None = None
 
 
 def enabled_benchmark(params: str | Path, benchmark: str) -> BenchmarkSource:

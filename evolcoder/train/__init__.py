@@ -1,0 +1,1 @@
+"""Fine-tuning: tokenisation with prompt masking, model factory, DeepSpeed/Trainer runner."""

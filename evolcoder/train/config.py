@@ -1,0 +1,100 @@
+"""The `model` and `train` params: typed, coerced and range-checked."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from evolcoder.config import check
+
+
+@dataclass
+class ScratchModelConfig:
+    """A GPTBigCode model (StarCoder's architecture) built from a config, not downloaded."""
+
+    n_layer: int = 3
+    n_embd: int = 192
+    n_head: int = 4
+    n_positions: int = 512
+    multi_query: bool = True
+    dropout: float = 0.0  # embedding, attention and residual dropout (StarCoder: 0.1)
+    vocab_size: int = 2048  # of the byte-level BPE tokenizer trained on the training set
+    tokenizer_min_frequency: int = 2
+
+    def __post_init__(self) -> None:
+        for name in ("n_layer", "n_embd", "n_head", "n_positions"):
+            check(getattr(self, name) > 0, f"model.config.{name}", "must be positive")
+        check(self.n_embd % self.n_head == 0, "model.config.n_embd",
+              f"{self.n_embd} is not divisible by n_head={self.n_head}")
+        check(self.vocab_size > 256 + 16, "model.config.vocab_size",
+              "must exceed the 256 byte symbols plus the special tokens")
+        check(0.0 <= self.dropout < 1.0, "model.config.dropout", "must be in [0, 1)")
+        check(self.tokenizer_min_frequency >= 1, "model.config.tokenizer_min_frequency", "must be >= 1")
+
+
+@dataclass
+class ModelConfig:
+    """`init: pretrained` loads `name_or_path` (hub id or folder); `init: scratch` builds `config`."""
+
+    init: Literal["pretrained", "scratch"] = "scratch"
+    name_or_path: str | None = None
+    config: ScratchModelConfig = field(default_factory=ScratchModelConfig)
+
+    def __post_init__(self) -> None:
+        check(self.init == "scratch" or bool(self.name_or_path), "model.name_or_path",
+              "required when model.init is 'pretrained' (e.g. bigcode/starcoder)")
+
+
+@dataclass
+class TrainConfig:
+    """The fine-tuning recipe. global_batch_size = per_device_batch_size x accumulation x ranks."""
+
+    deepspeed_config: str = "configs/deepspeed/zero3.json"
+    num_processes: int = 1  # ranks per node
+    num_nodes: int = 1
+    hostfile: str | None = None  # DeepSpeed hostfile for multi-node runs
+    precision: Literal["fp32", "bf16", "fp16"] = "fp32"
+    global_batch_size: int = 8
+    per_device_batch_size: int = 8
+    lr: float = 2e-3
+    lr_scheduler: Literal["cosine", "linear", "constant_with_warmup"] = "cosine"
+    warmup_steps: int = 10
+    weight_decay: float = 0.0
+    max_grad_norm: float = 1.0
+    epochs: float = 3.0
+    max_steps: int | None = None  # overrides epochs when set
+    max_length: int = 512
+    group_by_length: bool = True
+    gradient_checkpointing: bool = False
+    seed: int = 42
+    logging_steps: int = 1
+    save_steps: int = 25
+    save_total_limit: int = 2
+    work_dir: str = ".work/train"  # resumable checkpoints, keyed by run; never committed
+
+    def __post_init__(self) -> None:
+        positive = ("num_processes", "num_nodes", "global_batch_size", "per_device_batch_size",
+                    "max_length", "logging_steps", "save_steps", "save_total_limit")
+        for name in positive:
+            check(getattr(self, name) > 0, f"train.{name}", f"must be positive, got {getattr(self, name)}")
+        check(self.lr > 0, "train.lr", f"must be positive, got {self.lr}")
+        check(self.warmup_steps >= 0, "train.warmup_steps", "must be >= 0")
+        check(self.weight_decay >= 0, "train.weight_decay", "must be >= 0")
+        check(self.max_grad_norm > 0, "train.max_grad_norm", "must be positive")
+        check(self.epochs > 0, "train.epochs", f"must be positive, got {self.epochs}")
+        check(self.max_steps is None or self.max_steps > 0, "train.max_steps", "must be positive or null")
+        per_step = self.per_device_batch_size * self.world_size
+        check(self.global_batch_size % per_step == 0, "train.global_batch_size",
+              f"{self.global_batch_size} is not divisible by per_device_batch_size x ranks = "
+              f"{self.per_device_batch_size} x {self.world_size} = {per_step}; "
+              "change one of train.global_batch_size, per_device_batch_size, num_processes, num_nodes")
+        check(self.num_nodes == 1 or self.hostfile is not None, "train.hostfile",
+              f"num_nodes={self.num_nodes} needs a DeepSpeed hostfile (lines 'host slots=N')")
+
+    @property
+    def world_size(self) -> int:
+        return self.num_processes * self.num_nodes
+
+    @property
+    def gradient_accumulation_steps(self) -> int:
+        return self.global_batch_size // (self.per_device_batch_size * self.world_size)

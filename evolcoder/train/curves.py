@@ -1,0 +1,66 @@
+"""Per-step training curves: token counts in the Trainer's log, loss and lr through DVCLive."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import torch
+from transformers import TrainerCallback
+
+from evolcoder.train.batching import PaddingCollator
+
+
+class CurveCallback(TrainerCallback):
+    """Adds real/padded token counts (summed over ranks) to each log entry; rank 0 logs to DVCLive.
+
+    The DVCLive folder is rebuilt from the Trainer's log history when training starts, so a
+    resumed run's curve holds the steps before the restart exactly once.
+    """
+
+    def __init__(self, collator: PaddingCollator, live_dir: str | Path):
+        self.collator = collator
+        self.live_dir = Path(live_dir)
+        self.live = None
+
+    def on_train_begin(self, args, state, control, **kwargs) -> None:
+        if state.is_world_process_zero:
+            from dvclive import Live
+
+            self.live = Live(dir=str(self.live_dir), dvcyaml=False, save_dvc_exp=False, report=None)
+            for entry in state.log_history:
+                self._to_live(entry)
+
+    def on_log(self, args, state, control, logs=None, **kwargs) -> None:
+        counts = torch.tensor(self.collator.take_counts(), dtype=torch.long, device=args.device)
+        if torch.distributed.is_available() and torch.distributed.is_initialized():
+            torch.distributed.all_reduce(counts)
+        entry = state.log_history[-1]  # the Trainer appended this step's entry before calling us
+        entry["tokens"], entry["padded_tokens"] = (int(c) for c in counts.tolist())
+        if self.live is not None:
+            self._to_live(entry)
+
+    def on_train_end(self, args, state, control, **kwargs) -> None:
+        if self.live is not None:
+            self.live.end()
+
+    def _to_live(self, entry: dict[str, Any]) -> None:
+        if "loss" not in entry:
+            return
+        self.live.step = entry["step"]
+        self.live.log_metric("loss", entry["loss"])
+        self.live.log_metric("lr", entry["learning_rate"])
+        self.live.next_step()
+
+
+def summarize(log_history: list[dict[str, Any]]) -> dict[str, float | int]:
+    """final_loss, best_loss, tokens_seen and padding_efficiency from the Trainer's log history."""
+    losses = [e["loss"] for e in log_history if "loss" in e]
+    real = sum(e.get("tokens", 0) for e in log_history)
+    padded = sum(e.get("padded_tokens", 0) for e in log_history)
+    return {
+        "final_loss": losses[-1] if losses else float("nan"),
+        "best_loss": min(losses) if losses else float("nan"),
+        "tokens_seen": real,
+        "padding_efficiency": real / padded if padded else float("nan"),
+    }

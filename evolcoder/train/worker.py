@@ -1,0 +1,156 @@
+"""One training rank, started by the DeepSpeed launcher: `python -m evolcoder.train.worker SPEC`.
+
+SPEC is the JSON file `evolcoder.train.runner` writes: the train params, the model to start
+from, the data, and where checkpoints, the final model, curves and the summary go.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from transformers import Trainer, TrainingArguments
+
+from evolcoder.config import from_dict
+from evolcoder.jsonl import read_jsonl, write_json
+from evolcoder.train.batching import PaddingCollator, SupervisedDataset
+from evolcoder.train.config import TrainConfig
+from evolcoder.train.curves import CurveCallback, summarize
+from evolcoder.train.model import add_pad_token, count_parameters, load_pretrained
+from evolcoder.train.tokenize import encode_records
+from evolcoder.train.workdir import last_checkpoint
+
+
+def configure_cpu_ranks() -> bool:
+    """Give accelerate a process group for DeepSpeed ranks on the CPU; True if it did.
+
+    Without this, two CPU ranks trip DeepSpeed's batch assertion (`train_batch_size` 4 !=
+    4 x 1 x 2): for DeepSpeed, TrainingArguments builds accelerate's PartialState without a
+    backend, accelerate finds no GPU-like device to pick one for, and "no backend" means one
+    process, so `args.world_size` is 1. The Trainer then fills the config's "auto"
+    train_batch_size with 1 x micro x accumulation while DeepSpeed counts 2 ranks, and it
+    would not shard the data across ranks either. A PartialState configured here with gloo
+    counts the real ranks; TrainingArguments reuses it (`use_configured_state`).
+    """
+    import torch
+    from accelerate import PartialState
+
+    if torch.cuda.is_available():
+        return False
+    os.environ["ACCELERATE_USE_DEEPSPEED"] = "true"  # as TrainingArguments sets it for this call
+    try:
+        PartialState(backend="gloo")
+    finally:
+        del os.environ["ACCELERATE_USE_DEEPSPEED"]
+    return True
+
+
+def training_arguments(cfg: TrainConfig, run_dir: str | Path, configured_state: bool) -> TrainingArguments:
+    """The HF Trainer arguments of the recipe; creating them activates ZeRO-3 model loading."""
+    return TrainingArguments(
+        accelerator_config={"use_configured_state": configured_state},
+        output_dir=str(run_dir),
+        deepspeed=cfg.deepspeed_config,
+        per_device_train_batch_size=cfg.per_device_batch_size,
+        gradient_accumulation_steps=cfg.gradient_accumulation_steps,
+        learning_rate=cfg.lr,
+        lr_scheduler_type=cfg.lr_scheduler,
+        warmup_steps=cfg.warmup_steps,
+        weight_decay=cfg.weight_decay,
+        max_grad_norm=cfg.max_grad_norm,
+        num_train_epochs=cfg.epochs,
+        max_steps=cfg.max_steps or -1,
+        train_sampling_strategy="group_by_length" if cfg.group_by_length else "random",
+        activation_checkpointing=cfg.gradient_checkpointing,
+        bf16=cfg.precision == "bf16",
+        fp16=cfg.precision == "fp16",
+        seed=cfg.seed,
+        logging_steps=cfg.logging_steps,
+        save_strategy="steps",
+        save_steps=cfg.save_steps,
+        save_total_limit=cfg.save_total_limit,
+        remove_unused_columns=False,
+        report_to="none",
+        dataloader_num_workers=0,
+    )
+
+
+def skip_shm_comm_build() -> None:
+    """Keep DeepSpeed from JIT-compiling its CPU shared-memory comm op (minutes on first use).
+
+    `deepspeed.comm` builds `deepspeed_shm_comm` whenever it starts on the CPU accelerator, but
+    only `inference_all_reduce` (tensor-parallel inference) uses it; ZeRO training goes through
+    torch.distributed (gloo). DeepSpeed keeps its op-compatibility table as a mutable dict.
+    """
+    import deepspeed.ops
+
+    deepspeed.ops.__compatible_ops__["deepspeed_shm_comm"] = False
+
+
+def build_trainer(spec: dict[str, Any], cfg: TrainConfig, args: TrainingArguments) -> tuple[Trainer, dict[str, Any]]:
+    """The Trainer on the encoded data, and facts for the summary (parameters, rows dropped)."""
+    model, tokenizer = load_pretrained(spec["model"])
+    add_pad_token(model, tokenizer)
+    model.generation_config.pad_token_id = tokenizer.pad_token_id
+    model.generation_config.eos_token_id = tokenizer.eos_token_id
+    examples, stats = encode_records(read_jsonl(spec["data"]), tokenizer, cfg.max_length)
+    if not examples:
+        raise SystemExit(f"{spec['data']}: no trainable rows (all {stats.rows} have prompts "
+                         f"longer than train.max_length={cfg.max_length})")
+    collator = PaddingCollator(pad_token_id=tokenizer.pad_token_id)
+    trainer = Trainer(model=model, args=args, train_dataset=SupervisedDataset(examples),
+                      data_collator=collator, processing_class=tokenizer,
+                      callbacks=[CurveCallback(collator, spec["curves_dir"])])
+    facts = {"n_params": count_parameters(model), "rows": stats.rows, "truncated_rows": stats.truncated_rows,
+             "fully_masked_rows": stats.fully_masked_rows, "fully_masked_ids": stats.dropped_ids}
+    return trainer, facts
+
+
+def train(spec: dict[str, Any]) -> None:
+    cfg = from_dict(TrainConfig, spec["train"], prefix="train")
+    skip_shm_comm_build()
+    args = training_arguments(cfg, spec["run_dir"], configure_cpu_ranks())
+    trainer, facts = build_trainer(spec, cfg, args)
+    resume = last_checkpoint(spec["run_dir"])
+    start_step = int(resume.name.split("-")[1]) if resume else 0
+    started = time.perf_counter()
+    trainer.train(resume_from_checkpoint=str(resume) if resume else None)
+    elapsed = time.perf_counter() - started
+    trainer.model.config.use_cache = True  # the Trainer turns the KV cache off; generation wants it
+    trainer.save_model(spec["output_dir"])  # every rank: ZeRO-3 gathers the shards to save
+    if trainer.is_world_process_zero():
+        history = trainer.state.log_history
+        session_tokens = sum(e.get("tokens", 0) for e in history if e.get("step", 0) > start_step)
+        write_json(spec["summary"], summarize(history) | facts | {
+            "steps": trainer.state.global_step,
+            "resumed_from_step": start_step,
+            "tokens_per_s": session_tokens / elapsed,
+            "world_size": args.world_size,
+            "gradient_accumulation_steps": cfg.gradient_accumulation_steps,
+            "peak_gpu_memory_mb": peak_gpu_memory_mb(),
+        })
+
+
+def peak_gpu_memory_mb() -> float | None:
+    """This rank's peak allocated GPU memory (torch.cuda.max_memory_allocated); None on the CPU."""
+    import torch
+
+    return torch.cuda.max_memory_allocated() / 2**20 if torch.cuda.is_available() else None
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if len(argv) != 1:
+        print("usage: python -m evolcoder.train.worker SPEC.json", file=sys.stderr)
+        return 2
+    with open(argv[0], encoding="utf-8") as f:
+        train(json.load(f))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

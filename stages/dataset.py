@@ -1,0 +1,39 @@
+"""DVC stage `dataset`: merge the seed and chosen rounds, filter, decontaminate, dedupe."""
+
+from evolcoder.config import load_section
+from evolcoder.data.dataset import (DatasetConfig, build_dataset, composition_table, dataset_metrics,
+                                    instruction_length_table, read_rows)
+from evolcoder.data.decontam import BenchmarkIndex, load_problems
+from evolcoder.data.filters import token_counter
+from evolcoder.jsonl import write_json, write_jsonl
+from evolcoder.train.config import ModelConfig, TrainConfig
+from stages import PARAMS_FILE, run_stage
+
+OUT = "data/dataset"
+
+
+def main() -> None:
+    config = load_section(PARAMS_FILE, "dataset", DatasetConfig)
+    model = load_section(PARAMS_FILE, "model", ModelConfig)
+    max_length = load_section(PARAMS_FILE, "train", TrainConfig).max_length
+    counter, why_estimate = token_counter(model.name_or_path if model.init == "pretrained" else None)
+    if why_estimate:
+        print(f"dataset: warning: {why_estimate}; estimating lengths ({counter.name})")
+    index = BenchmarkIndex(load_problems(config.decontam.benchmarks), config.decontam.ngram,
+                           config.decontam.signatures)
+    rows = read_rows("data/seed/seed.jsonl", "data/evol", config.rounds)
+    data = build_dataset(rows, config, index, counter, max_length)
+    write_jsonl(f"{OUT}/train.jsonl", data.train)
+    write_jsonl(f"{OUT}/removed.jsonl", data.removed)
+    write_json(f"{OUT}/plots/composition.json", composition_table(data.train))
+    write_json(f"{OUT}/plots/instruction_length.json", instruction_length_table(data.train))
+    metrics = dataset_metrics(data, config, counter)
+    write_json("metrics/dataset.json", metrics)
+    print(f"dataset: {metrics['rows']} rows from {metrics['rows_read']} (rounds {sorted(config.rounds)}); "
+          f"dropped {metrics['dropped']}: {metrics['dropped_contaminated']} contaminated against "
+          f"{', '.join(config.decontam.benchmarks)}, {metrics['dropped_duplicate']} duplicates, "
+          f"{metrics['dropped_near_duplicate']} near duplicates -> {OUT}/train.jsonl")
+
+
+if __name__ == "__main__":
+    run_stage("dataset", main)

@@ -1,0 +1,69 @@
+"""`python -m stages.dataset` in a scratch project: outputs, metrics, and a clear failure."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from evolcoder.data.benchmarks import load_humaneval
+from evolcoder.jsonl import read_jsonl, write_jsonl
+
+REPO = Path(__file__).resolve().parent.parent
+
+PARAMS = """
+dataset:
+  rounds: [0, 1]
+  decontam:
+    benchmarks:
+      humaneval: {path: null}
+model: {init: scratch}
+train: {max_length: 512}
+"""
+
+
+def run_stage(workdir: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    return subprocess.run([sys.executable, "-m", "stages.dataset"], cwd=workdir, env=env,
+                          capture_output=True, text=True, timeout=300)
+
+
+def project(tmp_path: Path, params: str) -> Path:
+    he0 = load_humaneval()[0]
+    (tmp_path / "params.yaml").write_text(params)
+    write_jsonl(tmp_path / "data/seed/seed.jsonl", [
+        {"id": "a", "instruction": "Reverse a string.", "input": "", "output": "def rev(s):\n    return s[::-1]", "source": "t"},
+        {"id": "b", "instruction": "Complete this:\n" + he0.prompt, "input": "", "output": he0.canonical_solution, "source": "t"},
+    ])
+    write_jsonl(tmp_path / "data/evol/round_1.jsonl", [
+        {"id": "c", "parent_id": "a", "root_id": "a", "round": 1, "method": "deepening",
+         "instruction": "Reverse a string without slicing and without reversed().", "input": "",
+         "output": "def rev(s):\n    out = ''\n    for ch in s:\n        out = ch + out\n    return out",
+         "eliminated": None, "llm": {"provider": "dry-run", "model": "dry-run", "keys": {}}},
+    ])
+    return tmp_path
+
+
+def test_stage_writes_the_data_set_removed_rows_metrics_and_plots(tmp_path):
+    workdir = project(tmp_path, PARAMS)
+    done = run_stage(workdir)
+    assert done.returncode == 0, done.stderr
+    assert [r["id"] for r in read_jsonl(workdir / "data/dataset/train.jsonl")] == ["a", "c"]
+    (removed,) = read_jsonl(workdir / "data/dataset/removed.jsonl")
+    assert (removed["id"], removed["reason"], removed["detail"]["task_id"]) == ("b", "contaminated", "HumanEval/0")
+    metrics = json.loads((workdir / "metrics/dataset.json").read_text())
+    assert (metrics["rows"], metrics["dropped_benchmark_humaneval"], metrics["rows_dry_run"]) == (2, 1, 1)
+    plots = json.loads((workdir / "data/dataset/plots/composition.json").read_text())
+    assert [p["group"] for p in plots] == ["round 0 seed", "round 1 deepening"]
+    assert "1 contaminated against humaneval" in done.stdout
+
+
+def test_an_unavailable_benchmark_stops_the_stage_with_what_to_do(tmp_path):
+    params = PARAMS.replace("humaneval: {path: null}", "mbpp: {path: nowhere/mbpp.jsonl}")
+    done = run_stage(project(tmp_path, params))
+    assert done.returncode == 1
+    assert "dataset: error: dataset.decontam.benchmarks.mbpp: cannot load mbpp" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert not (tmp_path / "data/dataset/train.jsonl").exists()

@@ -1,0 +1,189 @@
+"""Fine-tuning without launching ranks: tokenisation, PAD init, params, run keys, launch command."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from evolcoder.config import ConfigError, from_dict, load_section
+from evolcoder.jsonl import write_jsonl
+from evolcoder.templates import alpaca_prompt
+from evolcoder.train.batching import PaddingCollator
+from evolcoder.train.config import ModelConfig, ScratchModelConfig, TrainConfig
+from evolcoder.train.model import (ModelLoadError, add_pad_token, build_scratch_model, load_pretrained,
+                                   train_tokenizer)
+from evolcoder.train.runner import launch_command, launch_env
+from evolcoder.train.tokenize import IGNORE_INDEX, encode_records
+from evolcoder.train.workdir import last_checkpoint, run_key
+
+RECORDS = [
+    {"id": "a", "instruction": "Add two numbers.", "input": "", "output": "def add(a, b):\n    return a + b"},
+    {"id": "b", "instruction": "Reverse a string.", "input": "s = 'abc'",
+     "output": "def rev(s):\n    return s[::-1]"},
+]
+
+
+@pytest.fixture(scope="module")
+def tokenizer():
+    texts = [alpaca_prompt(r["instruction"], r["input"]) + r["output"] for r in RECORDS] * 20
+    return train_tokenizer(texts, vocab_size=400, min_frequency=1)
+
+
+def test_prompt_tokens_are_masked_and_the_target_is_answer_plus_eos(tokenizer):
+    examples, stats = encode_records(RECORDS, tokenizer, max_length=512)
+    assert stats.rows == 2 and stats.truncated_rows == stats.fully_masked_rows == 0
+    for record, example in zip(RECORDS, examples):
+        prompt_ids = tokenizer(alpaca_prompt(record["instruction"], record["input"]),
+                               add_special_tokens=False)["input_ids"]
+        answer_ids = tokenizer(record["output"], add_special_tokens=False)["input_ids"]
+        assert example.input_ids == prompt_ids + answer_ids + [tokenizer.eos_token_id]
+        assert example.labels == [IGNORE_INDEX] * len(prompt_ids) + answer_ids + [tokenizer.eos_token_id]
+        assert tokenizer.decode(answer_ids) == record["output"]
+
+
+def test_truncation_is_counted_and_rows_with_no_label_left_are_dropped(tokenizer):
+    n_prompt = len(tokenizer(alpaca_prompt(RECORDS[0]["instruction"]), add_special_tokens=False)["input_ids"])
+    examples, stats = encode_records(RECORDS[:1], tokenizer, max_length=n_prompt + 2)
+    assert stats.truncated_rows == 1 and stats.fully_masked_rows == 0
+    assert len(examples[0].input_ids) == n_prompt + 2
+    assert sum(label != IGNORE_INDEX for label in examples[0].labels) == 2
+    examples, stats = encode_records(RECORDS[:1], tokenizer, max_length=n_prompt)
+    assert examples == [] and stats.fully_masked_rows == 1 and stats.dropped_ids == ["a"]
+
+
+def test_pad_token_is_added_with_the_mean_embedding(tokenizer):
+    tok = train_tokenizer([alpaca_prompt("x") + "y"] * 5, vocab_size=300, min_frequency=1)
+    model = build_scratch_model(ScratchModelConfig(n_layer=1, n_embd=32, n_head=4, n_positions=64), tok, seed=0)
+    before = model.get_input_embeddings().weight.detach().clone()
+    assert add_pad_token(model, tok)
+    weight = model.get_input_embeddings().weight
+    assert tok.pad_token == "[PAD]" and tok.pad_token_id == len(before)
+    assert weight.shape[0] == len(before) + 1
+    assert torch.allclose(weight[-1], before.mean(dim=0), atol=1e-6)
+    assert torch.equal(model.get_output_embeddings().weight[-1], weight[-1])
+    assert model.config.pad_token_id == tok.pad_token_id
+    assert not add_pad_token(model, tok)  # a tokenizer with a PAD keeps its vocabulary
+
+
+def test_collator_pads_inputs_and_masks_padding_in_labels():
+    collator = PaddingCollator(pad_token_id=9)
+    batch = collator([{"input_ids": [1, 2, 3], "labels": [-100, 2, 3]}, {"input_ids": [4], "labels": [4]}])
+    assert batch["input_ids"].tolist() == [[1, 2, 3], [4, 9, 9]]
+    assert batch["labels"].tolist() == [[-100, 2, 3], [4, -100, -100]]
+    assert batch["attention_mask"].tolist() == [[1, 1, 1], [1, 0, 0]]
+    assert collator.take_counts() == (4, 6) and collator.take_counts() == (0, 0)
+
+
+def test_params_rewritten_by_dvc_exp_run_are_read_as_numbers(tmp_path):
+    params = tmp_path / "params.yaml"
+    params.write_text("train:\n  lr: 2e-05\n  warmup_steps: '30'\n  epochs: 3\n")  # as `dvc exp run -S` writes
+    cfg = load_section(params, "train", TrainConfig)
+    assert cfg.lr == 2e-5 and isinstance(cfg.lr, float)
+    assert cfg.warmup_steps == 30 and cfg.epochs == 3.0
+
+
+@pytest.mark.parametrize("values, message", [
+    ({"lr": -1e-5}, "train.lr: must be positive"),
+    ({"lr": "fast"}, "train.lr: expected a number"),
+    ({"global_batch_size": 10, "per_device_batch_size": 4}, "train.global_batch_size: 10 is not divisible"),
+    ({"global_batch_size": 8, "per_device_batch_size": 4, "num_processes": 3}, "4 x 3 = 12"),
+    ({"num_nodes": 2, "global_batch_size": 16}, "train.hostfile"),
+    ({"precision": "fp8"}, "train.precision"),
+    ({"warmup_steps": -1}, "train.warmup_steps"),
+])
+def test_bad_train_params_are_rejected_naming_the_key(values, message):
+    with pytest.raises(ConfigError, match=message.replace("(", r"\(")):
+        from_dict(TrainConfig, values, prefix="train")
+
+
+def test_model_params_are_checked():
+    with pytest.raises(ConfigError, match="model.name_or_path"):
+        from_dict(ModelConfig, {"init": "pretrained"}, prefix="model")
+    with pytest.raises(ConfigError, match="model.config.n_embd"):
+        from_dict(ModelConfig, {"config": {"n_embd": 130, "n_head": 4}}, prefix="model")
+
+
+def test_accumulation_follows_the_global_batch():
+    cfg = TrainConfig(global_batch_size=8, per_device_batch_size=2, num_processes=2)
+    assert cfg.gradient_accumulation_steps == 2
+
+
+def test_paper_profile_matches_wizardcoder(repo_root):
+    path = repo_root / "configs" / "wizardcoder-15b.yaml"
+    model = load_section(path, "model", ModelConfig)
+    train = load_section(path, "train", TrainConfig)
+    assert (model.init, model.name_or_path) == ("pretrained", "bigcode/starcoder")
+    assert (train.per_device_batch_size, train.gradient_accumulation_steps, train.world_size) == (16, 4, 8)
+    assert train.global_batch_size == 512
+    assert train.lr == 2e-5 and train.epochs == 3 and train.max_steps is None
+    assert (train.max_length, train.warmup_steps, train.lr_scheduler) == (2048, 30, "cosine")
+    assert train.precision == "fp16" and train.gradient_checkpointing
+    ds = json.loads((repo_root / train.deepspeed_config).read_text())
+    assert ds["zero_optimization"]["stage"] == 3
+    assert ds["zero_optimization"]["offload_optimizer"]["device"] == "cpu"
+    assert ds["zero_optimization"]["stage3_gather_16bit_weights_on_model_save"] is True
+
+
+def test_default_profile_builds_a_small_starcoder_model(repo_root, tokenizer):
+    model_cfg = load_section(repo_root / "params.yaml", "model", ModelConfig)
+    train_cfg = load_section(repo_root / "params.yaml", "train", TrainConfig)
+    assert model_cfg.init == "scratch"
+    assert (repo_root / train_cfg.deepspeed_config).is_file()
+    model = build_scratch_model(model_cfg.config, tokenizer, seed=0)
+    n_params = sum(p.numel() for p in model.parameters())
+    assert model.config.model_type == "gpt_bigcode" and 0.5e6 < n_params < 5e6
+
+
+def test_pretrained_model_unreachable_says_what_to_do(monkeypatch):
+    import huggingface_hub.constants
+
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)
+    with pytest.raises(ModelLoadError) as e:
+        load_pretrained("bigcode/starcoder")
+    message = str(e.value)
+    assert "model.name_or_path" in message and "'bigcode/starcoder'" in message
+    assert "huggingface-cli login" in message and "model.init: scratch" in message
+
+
+def test_run_key_changes_with_params_data_and_deepspeed_config(tmp_path):
+    data, ds = tmp_path / "train.jsonl", tmp_path / "ds.json"
+    write_jsonl(data, RECORDS)
+    ds.write_text("{}")
+    key = run_key({"lr": 1e-3}, data, ds)
+    assert run_key({"lr": 1e-3}, data, ds) == key
+    assert run_key({"lr": 2e-3}, data, ds) != key
+    write_jsonl(data, RECORDS[:1])
+    assert run_key({"lr": 1e-3}, data, ds) != key
+
+
+def test_last_checkpoint_ignores_unfinished_saves(tmp_path):
+    for step, finished in ((5, True), (10, True), (15, False)):
+        folder = tmp_path / f"checkpoint-{step}"
+        folder.mkdir()
+        if finished:
+            (folder / "trainer_state.json").write_text("{}")
+    assert last_checkpoint(tmp_path) == tmp_path / "checkpoint-10"
+    assert last_checkpoint(tmp_path / "checkpoint-15") is None
+
+
+def test_launch_uses_the_deepspeed_launcher_with_cpu_ranks():
+    cmd = launch_command(TrainConfig(num_processes=2, per_device_batch_size=4), Path("spec.json"), port=29511)
+    joined = " ".join(cmd)
+    assert "-m deepspeed.launcher.runner --num_nodes 1 --num_gpus 2 --master_port 29511" in joined
+    assert joined.endswith("--module evolcoder.train.worker spec.json")
+    multi = launch_command(TrainConfig(num_nodes=2, hostfile="hosts", global_batch_size=16), Path("s"), 1)
+    assert multi[multi.index("--hostfile") + 1] == "hosts"
+    if not torch.cuda.is_available():
+        assert launch_env({})["DS_ACCELERATOR"] == "cpu"
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the CPU-only refusal")
+def test_half_precision_without_a_gpu_is_refused_before_launching(tmp_path):
+    from evolcoder.train.runner import RunPaths, run_training
+
+    with pytest.raises(ConfigError, match="train.precision: bf16 needs a GPU"):
+        run_training(ModelConfig(), TrainConfig(precision="bf16"),
+                     RunPaths(tmp_path / "train.jsonl", tmp_path / "out", tmp_path / "curves"))

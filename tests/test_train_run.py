@@ -1,0 +1,133 @@
+"""The train stage for real: DeepSpeed ZeRO-3 ranks on the CPU, a tiny model, a few steps.
+
+Each run launches the DeepSpeed launcher and its ranks (tens of seconds of start-up), so
+these are few: one rank, two ranks against one, and a killed-and-restarted run.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from ruamel.yaml import YAML
+
+from evolcoder.jsonl import write_jsonl
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+MAX_STEPS, SAVE_STEPS = 12, 4
+
+pytestmark = pytest.mark.slow
+
+
+def synthetic_rows(n: int = 48) -> list[dict]:
+    """Code instructions of varied length, so batches need padding."""
+    rows = []
+    for i in range(n):
+        a, b = i % 7 + 1, i % 5
+        doc = f'    """Return {a} * x + {b}."""\n' * (i % 4)
+        rows.append({"id": f"s{i}", "instruction": f"Write a function f{i} that returns {a} times x plus {b}.",
+                     "input": "", "output": f"def f{i}(x):\n{doc}    return {a} * x + {b}\n",
+                     "round": 0, "method": "seed", "source": "test", "provider": None})
+    return rows
+
+
+def make_project(root: Path, **train: object) -> Path:
+    """A working folder the train stage runs in: params.yaml, training data, DeepSpeed configs."""
+    params = {
+        "model": {"init": "scratch", "config": {"n_layer": 2, "n_embd": 64, "n_head": 4, "n_positions": 256,
+                                                "vocab_size": 400, "tokenizer_min_frequency": 1}},
+        "train": {"global_batch_size": 8, "per_device_batch_size": 8, "lr": 3e-3, "warmup_steps": 2,
+                  "max_steps": MAX_STEPS, "save_steps": SAVE_STEPS, "max_length": 256,
+                  "group_by_length": False, "seed": 0, **train},
+    }
+    root.mkdir(parents=True, exist_ok=True)
+    YAML().dump(params, root / "params.yaml")
+    write_jsonl(root / "data/dataset/train.jsonl", synthetic_rows())
+    shutil.copytree(REPO_ROOT / "configs/deepspeed", root / "configs/deepspeed")
+    return root
+
+
+def stage_command(root: Path) -> tuple[list[str], dict]:
+    env = dict(os.environ, PYTHONPATH=str(REPO_ROOT), OMP_NUM_THREADS="1")
+    return [sys.executable, "-m", "stages.train"], env
+
+
+def run_stage(root: Path) -> dict:
+    cmd, env = stage_command(root)
+    result = subprocess.run(cmd, cwd=root, env=env, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return json.loads((root / "metrics/train.json").read_text())
+
+
+def loss_curve(root: Path) -> list[tuple[int, float]]:
+    with open(root / "metrics/train_curves/plots/metrics/loss.tsv") as f:
+        return [(int(r["step"]), float(r["loss"])) for r in csv.DictReader(f, delimiter="\t")]
+
+
+@pytest.fixture(scope="module")
+def one_rank(tmp_path_factory) -> Path:
+    """The reference run: uninterrupted, no checkpoints (saving changes no number)."""
+    root = make_project(tmp_path_factory.mktemp("one_rank"), save_steps=1000)
+    run_stage(root)
+    return root
+
+
+def test_one_rank_zero3_trains_the_tiny_model_and_its_loss_falls(one_rank):
+    metrics = json.loads((one_rank / "metrics/train.json").read_text())
+    assert metrics["steps"] == MAX_STEPS and metrics["world_size"] == 1
+    assert metrics["final_loss"] < loss_curve(one_rank)[0][1] - 1.0
+    assert metrics["tokens_seen"] > 0 and 0 < metrics["padding_efficiency"] < 1
+    assert metrics["fully_masked_rows"] == 0 and metrics["rows"] == 48
+    assert [step for step, _ in loss_curve(one_rank)] == list(range(1, MAX_STEPS + 1))
+
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    out = one_rank / "models/checkpoint"
+    assert (out / "model.safetensors").is_file()
+    tokenizer = AutoTokenizer.from_pretrained(out)
+    model = AutoModelForCausalLM.from_pretrained(out)
+    assert tokenizer.eos_token == "<|endoftext|>" and tokenizer.pad_token == "[PAD]"
+    assert model.config.vocab_size == len(tokenizer) and model.config.use_cache
+    used = json.loads((out / "params.json").read_text())
+    assert used["train"]["max_steps"] == MAX_STEPS and len(used["data_sha256"]) == 64
+    assert [p.name for p in (one_rank / ".work/train").iterdir()] == [".gitignore"]  # finished: removed
+
+
+def test_two_cpu_ranks_follow_the_one_rank_loss_curve(one_rank, tmp_path):
+    root = make_project(tmp_path, num_processes=2, per_device_batch_size=4, save_steps=1000)
+    metrics = run_stage(root)
+    assert metrics["world_size"] == 2 and metrics["steps"] == MAX_STEPS
+    assert metrics["tokens_seen"] == json.loads((one_rank / "metrics/train.json").read_text())["tokens_seen"]
+    for (step, loss), (step1, loss1) in zip(loss_curve(root), loss_curve(one_rank), strict=True):
+        assert step == step1 and loss == pytest.approx(loss1, rel=2e-3), f"step {step}"
+
+
+def test_killed_training_resumes_from_its_last_checkpoint(one_rank, tmp_path):
+    root = make_project(tmp_path)
+    cmd, env = stage_command(root)
+    proc = subprocess.Popen(cmd, cwd=root, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    try:
+        deadline = time.monotonic() + 300
+        while not list(root.glob(f".work/train/*/checkpoint-{SAVE_STEPS}/trainer_state.json")):
+            assert proc.poll() is None and time.monotonic() < deadline, "no checkpoint was saved"
+            time.sleep(0.2)
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)  # the stage, the launcher and its ranks
+        proc.wait()
+    assert not (root / "metrics/train.json").exists()
+
+    metrics = run_stage(root)
+    assert metrics["resumed_from_step"] >= SAVE_STEPS and metrics["steps"] == MAX_STEPS
+    resumed, uninterrupted = loss_curve(root), loss_curve(one_rank)
+    assert [s for s, _ in resumed] == list(range(1, MAX_STEPS + 1))  # each step once
+    for (step, loss), (_, expected) in zip(resumed, uninterrupted, strict=True):
+        assert loss == pytest.approx(expected, rel=1e-3), f"step {step}"
