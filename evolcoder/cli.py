@@ -9,8 +9,11 @@ import argparse
 import importlib
 import sys
 
+from evolcoder.errors import EvolcoderError
+
 SUBCOMMANDS = {
-    # name: (module, one-line help)
+    "generate": ("evolcoder.gen.command", "generate a benchmark's samples, all shards or one (--shard i/N), or merge"),
+    "evaluate": ("evolcoder.metrics.cli", "score a samples file on HumanEval(+)/MBPP(+) in the sandbox: pass@k"),
 }
 
 
@@ -26,7 +29,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     module = importlib.import_module(SUBCOMMANDS[args.command][0])
-    return module.run(args)
+    try:
+        return module.run(args)
+    except EvolcoderError as e:
+        print(f"evolcoder {args.command}: error: {e}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -8,8 +8,8 @@ environment never passes for a weak model.
 import sys
 
 from evolcoder.config import load_section
-from evolcoder.data.benchmarks import load_benchmark
-from evolcoder.metrics.config import EvaluateConfig, enabled_benchmark
+from evolcoder.data.benchmarks import enabled_benchmark, load_benchmark
+from evolcoder.metrics.config import EvaluateConfig
 from evolcoder.metrics.evaluate import check_references, evaluate
 from evolcoder.metrics.output import format_table, write_evaluation
 from evolcoder.metrics.samples import read_samples

@@ -33,5 +33,6 @@ def main() -> None:
         print(f"train: warning: dropped {len(ids)} rows whose prompt alone fills train.max_length="
               f"{train.max_length} (no answer token left to learn): {', '.join(ids[:10])}")
 
+
 if __name__ == "__main__":
     run_stage("train", main)

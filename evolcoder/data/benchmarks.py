@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from evolcoder.config import coerce, read_yaml
 from evolcoder.data.problems import BENCHMARKS, Problem, mbpp_task_id
 from evolcoder.errors import EvolcoderError
 from evolcoder.jsonl import InputError, read_jsonl
@@ -44,6 +45,15 @@ def load_benchmark(benchmark: str, path: str | None = None) -> list[Problem]:
     if not problems:
         raise BenchmarkUnavailable(f"{benchmark}: {path or 'default source'} holds no problems")
     return problems
+
+
+def enabled_benchmark(params: str | Path, benchmark: str) -> BenchmarkSource:
+    """`benchmarks.<benchmark>` of a params file; an error naming the enabled ones if absent."""
+    sources = coerce(read_yaml(params).get("benchmarks", {}), dict[str, BenchmarkSource], "benchmarks")
+    if benchmark not in sources:
+        raise EvolcoderError(f"benchmark {benchmark!r} is not enabled in {params}'s benchmarks section "
+                             f"(enabled: {', '.join(sources) or 'none'})")
+    return sources[benchmark]
 
 
 def load_humaneval(path: str | None = None) -> list[Problem]:

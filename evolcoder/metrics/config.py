@@ -6,9 +6,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from evolcoder.config import check, coerce, read_yaml
-from evolcoder.data.benchmarks import BenchmarkSource
-from evolcoder.errors import EvolcoderError
+from evolcoder.config import check
 
 
 @dataclass
@@ -52,11 +50,3 @@ class EvaluateConfig:
         base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
         return Path(base) / "evolcoder"
 
-
-def enabled_benchmark(params: str | Path, benchmark: str) -> BenchmarkSource:
-    """`benchmarks.<benchmark>` of a params file; an error naming the enabled ones if absent."""
-    sources = coerce(read_yaml(params).get("benchmarks", {}), dict[str, BenchmarkSource], "benchmarks")
-    if benchmark not in sources:
-        raise EvolcoderError(f"benchmark {benchmark!r} is not enabled in {params}'s benchmarks section "
-                             f"(enabled: {', '.join(sources) or 'none'})")
-    return sources[benchmark]

@@ -1,0 +1,33 @@
+"""What a generation backend takes and gives back."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class Job:
+    """One task to generate for: its id and the full prompt text."""
+
+    task_id: str
+    prompt: str
+
+
+@dataclass(frozen=True)
+class Completion:
+    """One sample's response, trimmed at its stop sequence.
+
+    `finish_reason` is 'stop' (EOS or a stop sequence) or 'length' (max_new_tokens reached);
+    `n_tokens` counts the generated tokens up to and including the one that stopped it.
+    """
+
+    text: str
+    finish_reason: str
+    n_tokens: int
+
+
+class Backend(Protocol):
+    """Generates `n_samples` completions for each job of a batch, in job order."""
+
+    def generate(self, jobs: list[Job]) -> list[list[Completion]]: ...

@@ -1,0 +1,204 @@
+"""Generation for one benchmark: plan shards, run them (in parallel or one per node), merge.
+
+Shard files live in a work folder beside the output, with `plan.json` holding a
+fingerprint of everything that decides the text (settings, prompts, model files). A run
+whose fingerprint matches resumes the shard files; any other starts them afresh, so a
+changed model or prompt never mixes with stale generations.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import multiprocessing as mp
+import os
+import shutil
+import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from multiprocessing.connection import wait
+from pathlib import Path
+
+from tqdm import tqdm
+
+from evolcoder.data.problems import Problem
+from evolcoder.errors import EvolcoderError
+from evolcoder.gen.backend import Backend, Completion, Job
+from evolcoder.gen.config import GenerateConfig
+from evolcoder.gen.shards import ShardFile, merge_shards, plan_shards, shard_path
+from evolcoder.jsonl import write_json
+from evolcoder.templates import benchmark_prompt
+
+PLAN_FILE = "plan.json"
+# Settings that change speed or the split of the work, not the text generated.
+_NOT_IN_FINGERPRINT = ("batch_size", "num_shards")
+
+
+def make_jobs(benchmark: str, problems: Sequence[Problem], tabs: bool) -> list[Job]:
+    """One job per problem, in the benchmark's order, with the shared prompt template."""
+    return [Job(p.task_id, benchmark_prompt(benchmark, p, tabs=tabs)) for p in problems]
+
+
+def shard_jobs(jobs: Sequence[Job], index: int, total: int) -> list[Job]:
+    """The jobs of shard `index` of `total`, longest prompt first; the same plan on every node."""
+    plan = plan_shards([len(job.prompt) for job in jobs], total)
+    return [jobs[i] for i in plan[index]]
+
+
+def fingerprint(config: GenerateConfig, jobs: Sequence[Job]) -> str:
+    """sha256 over the decoding settings, the prompts and (transformers) the model's files."""
+    h = hashlib.sha256()
+    settings = {k: v for k, v in dataclasses.asdict(config).items() if k not in _NOT_IN_FINGERPRINT}
+    h.update(json.dumps(settings, sort_keys=True, default=str).encode())
+    for job in jobs:
+        h.update(json.dumps([job.task_id, job.prompt]).encode())
+    if config.backend == "transformers":
+        for path in sorted(p for p in Path(config.model).rglob("*") if p.is_file()):
+            h.update(str(path.relative_to(config.model)).encode())
+            with open(path, "rb") as f:
+                h.update(hashlib.file_digest(f, "sha256").digest())
+    return h.hexdigest()
+
+
+def prepare_work_dir(work_dir: str | Path, config: GenerateConfig, jobs: Sequence[Job]) -> None:
+    """Keep the shard files if they belong to this exact run, else clear them."""
+    work_dir = Path(work_dir)
+    plan = {"fingerprint": fingerprint(config, jobs), "num_shards": config.num_shards,
+            "n_tasks": len(jobs), "n_samples": config.n_samples}
+    plan_file = work_dir / PLAN_FILE
+    if plan_file.is_file():
+        if json.loads(plan_file.read_text()) == plan:
+            return
+        print(f"generate: settings, prompts or model changed since {work_dir} was written; starting afresh")
+        shutil.rmtree(work_dir)
+    work_dir.mkdir(parents=True, exist_ok=True)  # other nodes may be creating it too
+    (work_dir / ".gitignore").write_text("*\n")  # resume state, not an artifact
+    write_json(plan_file, plan)
+
+
+def make_backend(config: GenerateConfig, work_dir: str | Path) -> Backend:
+    if config.backend == "openai":
+        from evolcoder.gen.openai_backend import OpenAIBackend
+
+        return OpenAIBackend(config, Path(work_dir) / "ledger")
+    from evolcoder.gen.hf_backend import TransformersBackend
+
+    return TransformersBackend(config)
+
+
+def run_shard(config: GenerateConfig, jobs: Sequence[Job], index: int, total: int,
+              work_dir: str | Path, label: str = "generate") -> int:
+    """Generate shard `index` of `total`, skipping tasks its file already holds; return tasks done now."""
+    mine = shard_jobs(jobs, index, total)
+    with ShardFile(shard_path(work_dir, index, total), config.n_samples) as shard:
+        done = shard.recover()
+        todo = [job for job in mine if job.task_id not in done]
+        if not todo:
+            return 0
+        backend = make_backend(config, work_dir)
+        with tqdm(total=len(mine), initial=len(mine) - len(todo), desc=f"{label} shard {index}/{total}",
+                  unit="task", position=index) as bar:
+            for start in range(0, len(todo), config.batch_size):
+                batch = todo[start:start + config.batch_size]
+                shard.append(rows_of(batch, backend.generate(batch), config.tabs))
+                bar.update(len(batch))
+    return len(todo)
+
+
+def rows_of(jobs: Sequence[Job], completions: Sequence[Sequence[Completion]], tabs: bool) -> Iterator[dict]:
+    """Output rows; with `tabs`, tabs in responses go back to four spaces (WizardCoder's rewrite)."""
+    for job, samples in zip(jobs, completions):
+        for sample, c in enumerate(samples):
+            response = c.text.replace("\t", "    ") if tabs else c.text
+            yield {"task_id": job.task_id, "sample": sample, "prompt": job.prompt, "response": response,
+                   "finish_reason": c.finish_reason, "n_tokens": c.n_tokens}
+
+
+def run_all_shards(config: GenerateConfig, jobs: Sequence[Job], work_dir: str | Path, label: str = "generate") -> None:
+    """All `num_shards` shards: in this process when there is one, else one process each, in parallel."""
+    total = config.num_shards
+    if total == 1:
+        run_shard(config, jobs, 0, 1, work_dir, label)
+        return
+    ctx = mp.get_context("spawn")
+    gpus = _visible_gpus() if config.backend == "transformers" and config.device != "cpu" else []
+    threads = max(1, (os.cpu_count() or 1) // total)
+    procs = []
+    for index in range(total):
+        env = {"CUDA_VISIBLE_DEVICES": gpus[index % len(gpus)]} if gpus else {}
+        with _environ(env):
+            proc = ctx.Process(target=_shard_process, args=(config, list(jobs), index, total, str(work_dir), label,
+                                                            None if gpus else threads))
+            proc.start()
+        procs.append(proc)
+    _wait_all(procs, work_dir)
+
+
+def _shard_process(config: GenerateConfig, jobs: list[Job], index: int, total: int, work_dir: str, label: str,
+                   threads: int | None) -> None:
+    if threads is not None:
+        import torch
+
+        torch.set_num_threads(threads)
+    try:
+        run_shard(config, jobs, index, total, work_dir, label)
+    except EvolcoderError as e:  # the message says what to do; the parent reports the exit status
+        print(f"generate: shard {index}/{total}: error: {e}", file=sys.stderr)
+        sys.exit(1)
+
+
+def _wait_all(procs: list, work_dir: str | Path) -> None:
+    """Wait for every shard; on the first failure stop the others (their finished tasks stay on disk)."""
+    running = list(procs)
+    while running:
+        for sentinel in wait([p.sentinel for p in running]):
+            proc = next(p for p in running if p.sentinel == sentinel)
+            proc.join()
+            running.remove(proc)
+            if proc.exitcode != 0:
+                for other in running:
+                    other.terminate()
+                    other.join()
+                index = procs.index(proc)
+                raise EvolcoderError(
+                    f"generation shard {index}/{len(procs)} failed (exit code {proc.exitcode}, its error is "
+                    f"above); finished tasks are kept in {work_dir}, so rerunning resumes from them")
+
+
+def _visible_gpus() -> list[str]:
+    visible = os.environ.get("CUDA_VISIBLE_DEVICES")
+    if visible is not None:
+        return [d for d in visible.split(",") if d.strip()]
+    import torch
+
+    return [str(i) for i in range(torch.cuda.device_count())]
+
+
+@contextmanager
+def _environ(updates: dict[str, str]) -> Iterator[None]:
+    """Set environment variables while a child process starts (spawned children copy them)."""
+    saved = {k: os.environ.get(k) for k in updates}
+    os.environ.update(updates)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def shard_files(work_dir: str | Path, total: int) -> list[Path]:
+    return [shard_path(work_dir, i, total) for i in range(total)]
+
+
+def generate_benchmark(config: GenerateConfig, benchmark: str, problems: Sequence[Problem],
+                       out: str | Path, work_dir: str | Path) -> dict:
+    """Generate every task x sample of `benchmark` into `out`; return a short summary."""
+    jobs = make_jobs(benchmark, problems, config.tabs)
+    prepare_work_dir(work_dir, config, jobs)
+    run_all_shards(config, jobs, work_dir, label=benchmark)
+    n_rows = merge_shards(shard_files(work_dir, config.num_shards), [j.task_id for j in jobs], config.n_samples, out)
+    return {"benchmark": benchmark, "n_tasks": len(jobs), "n_samples": config.n_samples, "rows": n_rows}

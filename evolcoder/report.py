@@ -1,0 +1,142 @@
+"""The benchmark table: our figures beside WizardCoder-15B's, with what produced them.
+
+Inputs are plain values (the stage reads the files): flat metrics per benchmark, the parsed
+dvc.lock, the dataset and evolve metrics, and a few profile settings. Scores in metrics
+files are fractions; the report prints percentages, as the paper does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from evolcoder.config import check
+
+# (column, [(benchmark, metric key) tried in order]) in the seed's table order.
+COLUMNS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
+    ("HumanEval", (("humaneval", "pass@1"), ("humanevalplus", "pass@1"))),
+    ("HumanEval+", (("humanevalplus", "plus_pass@1"),)),
+    ("MBPP", (("mbpp", "pass@1"),)),
+    ("MBPP+", (("mbppplus", "plus_pass@1"),)),
+)
+
+# Published pass@1 (%) of WizardCoder-15B-V1.0; None where the source gives none.
+PUBLISHED: tuple[tuple[str, tuple[float | None, ...], str], ...] = (
+    ("WizardCoder-15B-V1.0, paper (T=0.2, n=20)", (57.3, None, 51.8, None),
+     "arXiv 2306.08568, Table 1: pass@1 estimated from 20 samples at temperature 0.2, top_p 0.95; "
+     "MBPP on its 500 test tasks"),
+    ("WizardCoder-15B-V1.0, greedy (seed table)", (59.8, 52.4, None, None),
+     "WizardCoder's README table (the 33B-V1.1 release): greedy decoding, single blank-line prompt; "
+     "its `humaneval.59.8.gen` outputs are in shared/data"),
+)
+
+
+@dataclass
+class ReportConfig:
+    """`profile` names the params profile in the report; `model_label` is our row's name."""
+
+    profile: str = "default"
+    model_label: str = "evolcoder (this run)"
+
+    def __post_init__(self) -> None:
+        check(bool(self.profile.strip()), "report.profile", "must not be empty")
+        check(bool(self.model_label.strip()), "report.model_label", "must not be empty")
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """The dvc.lock md5 of the model and the training set behind a benchmark's figures."""
+
+    model_md5: str | None
+    dataset_md5: str | None
+
+
+def locked_md5(lock: Mapping[str, Any], stage: str, path: str) -> str | None:
+    """The md5 dvc.lock records for `path` among `stage`'s deps or outs, or None."""
+    entry = lock.get("stages", {}).get(stage, {})
+    for item in [*entry.get("deps", []), *entry.get("outs", [])]:
+        if item.get("path") == path:
+            return item.get("md5")
+    return None
+
+
+def provenance(lock: Mapping[str, Any], benchmark: str, model_path: str, dataset_path: str) -> Provenance:
+    """What generated `benchmark`'s samples (generate@<bench>'s model dep) from which data (train's dep)."""
+    return Provenance(locked_md5(lock, f"generate@{benchmark}", model_path), locked_md5(lock, "train", dataset_path))
+
+
+def dry_run_notice(dataset_metrics: Mapping[str, Any], evolve_metrics: Mapping[str, Any]) -> str | None:
+    """A banner when any training row (or the evolution itself) came from the dry-run provider."""
+    rows = int(dataset_metrics.get("rows_dry_run", 0) or 0)
+    evolved_dry = evolve_metrics.get("provider") == "dry-run"
+    if not rows and not evolved_dry:
+        return None
+    share = f"{rows} of {dataset_metrics.get('rows', '?')} training rows were" if rows else "The evolution was"
+    return (f"> **DRY RUN.** {share} written by the dry-run provider (offline rewrite rules, not an LLM). "
+            "These figures check the wiring of the pipeline; they say nothing about the recipe.")
+
+
+def column_value(metrics: Mapping[str, Mapping[str, Any]], sources: tuple[tuple[str, str], ...]) -> float | None:
+    """The first available figure for a column, in percent."""
+    for benchmark, key in sources:
+        if key in metrics.get(benchmark, {}):
+            return 100 * float(metrics[benchmark][key])
+    return None
+
+
+def passk_rows(metrics: Mapping[str, Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Every pass@k and plus_pass@k of every benchmark, for the `dvc plots` bar chart (percent)."""
+    rows = []
+    for benchmark, values in metrics.items():
+        for key, value in values.items():
+            name, _, k = key.partition("@")
+            if name in ("pass", "plus_pass") and k.isdigit():
+                label = f"{benchmark}{'+' if name == 'plus_pass' else ''} pass@{k}"
+                rows.append({"benchmark": benchmark, "metric": name, "k": int(k),
+                             "pass_at_k": round(100 * float(value), 2), "label": label})
+    return sorted(rows, key=lambda r: (r["benchmark"], r["metric"], r["k"]))
+
+
+def render_report(config: ReportConfig, metrics: Mapping[str, Mapping[str, Any]],
+                  origins: Mapping[str, Provenance], profile: Mapping[str, Any], notice: str | None) -> str:
+    """The whole `metrics/report.md`."""
+    lines = ["# Benchmark report", ""]
+    if notice:
+        lines += [notice, ""]
+    lines += [*_table(config, metrics), ""]
+    lines += ["Scores are pass@1 in percent. Our HumanEval+/MBPP+ columns are EvalPlus's plus tests "
+              "(`plus_pass@1`); '-' is a figure not run here or not published.", ""]
+    lines += ["## Sources of the published figures", ""]
+    lines += [f"- **{label}**: {note}." for label, _, note in PUBLISHED] + [""]
+    lines += ["## What produced our figures", "", "| benchmark | tasks | samples | " + " | ".join(_ks(metrics))
+              + " | model md5 | training set md5 |", "|" + " --- |" * (5 + len(_ks(metrics)))]
+    for benchmark, values in metrics.items():
+        origin = origins.get(benchmark, Provenance(None, None))
+        scores = [_pct(values.get(k)) for k in _ks(metrics)]
+        lines.append(f"| {benchmark} | {values.get('n_tasks', '-')} | {values.get('n_samples', '-')} | "
+                     + " | ".join(scores) + f" | {_md5(origin.model_md5)} | {_md5(origin.dataset_md5)} |")
+    lines += ["", "md5 values are the ones dvc.lock records (`dvc status` tells whether they are current).", ""]
+    lines += [f"## Profile: {config.profile}", "", "| setting | value |", "| --- | --- |"]
+    lines += [f"| `{key}` | {'null' if value is None else value} |" for key, value in profile.items()] + [""]
+    return "\n".join(lines)
+
+
+def _table(config: ReportConfig, metrics: Mapping[str, Mapping[str, Any]]) -> list[str]:
+    header = ["Model", *(name for name, _ in COLUMNS)]
+    ours = [f"**{config.model_label}**", *(_pct(column_value(metrics, src), scale=1) for _, src in COLUMNS)]
+    rows = [ours] + [[label, *(_pct(v, scale=1) for v in values)] for label, values, _ in PUBLISHED]
+    return ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)] + ["| " + " | ".join(r) + " |" for r in rows]
+
+
+def _ks(metrics: Mapping[str, Mapping[str, Any]]) -> list[str]:
+    keys = {k for values in metrics.values() for k in values if "pass@" in k}
+    return sorted(keys, key=lambda k: (k.startswith("plus"), int(k.split("@")[1])))
+
+
+def _pct(value: float | None, scale: float = 100) -> str:
+    return "-" if value is None else f"{scale * float(value):.1f}"
+
+
+def _md5(value: str | None) -> str:
+    return f"`{value}`" if value else "not in dvc.lock"

@@ -1,0 +1,23 @@
+"""DVC stage `generate@<bench>`: every task x sample of an enabled benchmark.
+
+Usage: python -m stages.generate <bench>. Runs `generate.num_shards` shards in parallel and
+merges them into data/generations/<bench>.jsonl; a killed run resumes from its shard files.
+"""
+
+import sys
+
+from evolcoder.gen.command import load_inputs, output_path, work_dir
+from evolcoder.gen.runner import generate_benchmark
+from stages import PARAMS_FILE, run_stage
+
+
+def main() -> None:
+    benchmark = sys.argv[1]
+    config, problems = load_inputs(PARAMS_FILE, benchmark)
+    summary = generate_benchmark(config, benchmark, problems, output_path(benchmark), work_dir(benchmark))
+    print(f"generate@{benchmark}: {summary['rows']} rows ({summary['n_tasks']} tasks x "
+          f"{summary['n_samples']} samples, backend {config.backend}) -> {output_path(benchmark)}")
+
+
+if __name__ == "__main__":
+    run_stage("generate", main)

