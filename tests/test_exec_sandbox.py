@@ -229,3 +229,22 @@ def test_full_isolation_runs_as_root_here():
         if sb.refused:
             pytest.skip(f"the kernel refused: {sb.refused}")
         assert sb.isolation == "netns+cgroup-pids+mountns+pidns+own-uid+no-caps+no-sockets+rlimits"
+
+
+
+def test_check_module_in_a_folder_under_tmp_imports_and_stays_read_only(tmp_path, monkeypatch):
+    # A checkout (or venv) under /tmp must stay importable under the sandbox's private /tmp.
+    if not str(tmp_path.resolve()).startswith("/tmp/"):
+        pytest.skip(f"pytest's tmp_path {tmp_path} is not under /tmp")
+    (tmp_path / "checks_in_tmp.py").write_text("def double(namespace):\n    return namespace['f'](2) * 2\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    reads = Job("def f(x):\n    return x\n", check="checks_in_tmp:double")
+    writes = Job(f"def f(x):\n    return x\nopen({str(tmp_path / 'written')!r}, 'w').close()\n",
+                 check="checks_in_tmp:double")
+    with Sandbox(workers=1, limits=FAST) as sb:
+        if "mountns" not in sb.isolation:
+            pytest.skip(f"isolation {sb.isolation!r} has no private /tmp")
+        read_outcome, write_outcome = sb.run([reads, writes])
+    assert (read_outcome.verdict, read_outcome.data) == ("passed", 4)
+    assert write_outcome.verdict == "failed" and "Read-only file system" in write_outcome.detail
+    assert not (tmp_path / "written").exists()

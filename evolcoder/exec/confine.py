@@ -21,6 +21,7 @@ from __future__ import annotations
 import os
 import resource
 import signal
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -51,6 +52,7 @@ class Confinement:
     pids_max: int | None = None
     sample_uid: int | None = None  # the uid samples run as (root-run workers only)
     devnull: int = -1  # kept open for the samples' stdin
+    kept_in_tmp: tuple[str, ...] = ()  # host folders under /tmp shown read-only in the private one
 
     @property
     def isolation(self) -> str:
@@ -66,7 +68,7 @@ def prepare_worker(namespaces: bool, tmpfs_mb: int) -> Confinement:
     if namespaces:
         _try(conf, "netns", lambda: linux.unshare(linux.CLONE_NEWNET))
         _try(conf, "cgroup-pids", lambda: _make_cgroup(conf))  # before the mounts turn read-only
-        _try(conf, "mountns", lambda: _private_mounts(tmpfs_mb))
+        _try(conf, "mountns", lambda: _private_mounts(conf, tmpfs_mb))
         _try(conf, "pidns", lambda: linux.unshare(linux.CLONE_NEWPID))
     if not conf.has("mountns"):
         conf.tmp_root = _host_tmp_root()
@@ -106,13 +108,33 @@ def _try(conf: Confinement, level: str, action: Callable[[], None]) -> None:
     conf.levels.append(level)
 
 
-def _private_mounts(tmpfs_mb: int) -> None:
+def _private_mounts(conf: Confinement, tmpfs_mb: int) -> None:
     linux.unshare(linux.CLONE_NEWNS)
     linux.mount("none", "/", None, linux.MS_REC | linux.MS_PRIVATE)
+    kept = {path: os.open(path, os.O_PATH | os.O_DIRECTORY) for path in _code_folders_in_tmp()}
     linux.make_tree_readonly("/")
     linux.mount(
         "tmpfs", JAIL_TMP, "tmpfs", linux.MS_NOSUID | linux.MS_NODEV, f"size={tmpfs_mb}m,mode=1777"
     )
+    # A checkout or venv under /tmp would vanish under the fresh tmpfs, and with it the check
+    # modules jobs name: bind the host folder back, read-only, through the fd opened before.
+    for path, fd in kept.items():
+        os.mkdir(path)
+        linux.mount(f"/proc/self/fd/{fd}", path, None, linux.MS_BIND | linux.MS_REC)
+        linux.make_tree_readonly(path)
+        os.close(fd)
+    conf.kept_in_tmp = tuple(kept)
+
+
+def _code_folders_in_tmp() -> list[str]:
+    """The top-level /tmp folders that hold this interpreter's import path or evolcoder itself."""
+    places = [*sys.path, str(Path(__file__).resolve().parents[2])]
+    tops = set()
+    for place in places:
+        relative = Path(os.path.realpath(place or ".")).relative_to("/")
+        if len(relative.parts) > 1 and Path("/", relative.parts[0]) == Path(JAIL_TMP):
+            tops.add(os.path.join(JAIL_TMP, relative.parts[1]))
+    return sorted(top for top in tops if os.path.isdir(top))
 
 
 def _pids_cgroup_base() -> Path:

@@ -239,6 +239,8 @@ def _clear_tmp(conf: Confinement) -> None:
     os.chdir("/")
     os.chmod(conf.tmp_root, 0o1777 if conf.tmp_root == confine.JAIL_TMP else 0o700)
     for entry in os.scandir(conf.tmp_root):
+        if entry.path in conf.kept_in_tmp:
+            continue
         if not entry.is_dir(follow_symlinks=False):
             os.unlink(entry.path)
             continue
