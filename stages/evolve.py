@@ -27,11 +27,13 @@ def main() -> None:
         rounds = evolver.run(pool)
     provider = data_provider(rounds, fallback=client.provider.name)
     write_rounds(OUT_DIR, rounds, provider, llm.model)
-    metrics = evolve_metrics(rounds, provider, llm.model, config.methods, len(pool),
-                             client.usage.as_dict())
+    metrics = evolve_metrics(rounds, provider, llm.model, config.methods, len(pool))
     write_json(METRICS_FILE, metrics)
+    usage = client.usage
     print(f"evolve: {metrics['kept_total']} evolved instructions kept over {len(rounds)} rounds "
-          f"from {len(pool)} seeds (provider {provider}, model {llm.model})")
+          f"from {len(pool)} seeds (provider {provider}, model {llm.model}); this run sent "
+          f"{usage.calls} calls ({usage.failed} failed, {usage.retries} retries), "
+          f"{usage.cached} came from the ledger")
 
 
 if __name__ == "__main__":

@@ -50,17 +50,21 @@ def write_rounds(out_dir: str | Path, rounds: Sequence[RoundResult], provider: s
     return manifest
 
 
+TOTALS = ("calls", "prompt_tokens", "completion_tokens", "cost_usd")
+
+
 def evolve_metrics(rounds: Sequence[RoundResult], provider: str, model: str, methods: str,
-                   pool_size: int, usage: dict[str, Any]) -> dict[str, Any]:
-    """Flat metrics: per round counts, reasons, instruction length and the calls' tokens and
-    cost (ledger answers included: the cost of the data); `usage.*` are the client's totals
-    (`usage.calls` were sent in this run, `usage.cached` came from the ledger)."""
+                   pool_size: int) -> dict[str, Any]:
+    """Flat metrics of the data: per round counts, reasons, instruction length and the calls'
+    tokens and cost (ledger answers included), and their totals. What one run sent or took
+    from the ledger is not here: it would change the file between two runs of the same data."""
     metrics: dict[str, Any] = {"provider": provider, "model": model, "methods": methods,
                                "rounds": len(rounds), "pool_size": pool_size}
     for r in rounds:
         metrics.update(_round_metrics(r))
     metrics["kept_total"] = sum(metrics[f"round_{r.round}.kept"] for r in rounds)
-    metrics.update({f"usage.{name}": value for name, value in usage.items()})
+    for name in TOTALS:
+        metrics[f"total.{name}"] = round(sum(metrics[f"round_{r.round}.{name}"] for r in rounds), 6)
     return metrics
 
 
