@@ -28,7 +28,10 @@ def _read_json(path: str, missing: str | None = None) -> dict[str, Any]:
         if missing is None:
             return {}
         raise EvolcoderError(f"{path} not found: {missing}")
-    return json.loads(Path(path).read_text(encoding="utf-8"))
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except json.JSONDecodeError as e:
+        raise EvolcoderError(f"{path}:{e.lineno}: malformed JSON ({e.msg}); rerun the stage that writes it") from e
 
 
 def _lookup(params: dict[str, Any], dotted: str) -> Any:

@@ -126,3 +126,14 @@ def test_openai_backend_answers_through_the_ledger(llm_server, problems, tmp_pat
     generate_benchmark(config, "humaneval", problems, tmp_path / "o.jsonl", tmp_path / "work")
     assert _rows(tmp_path / "o.jsonl") == rows
     assert llm_server.stats() == calls
+
+
+def test_too_long_error_names_the_task_with_the_most_prompt_tokens(tiny_checkpoint):
+    from evolcoder.gen.backend import Job
+    from evolcoder.gen.hf_backend import TransformersBackend
+
+    backend = TransformersBackend(_config(tiny_checkpoint, max_new_tokens=500))
+    few_chars_many_tokens = Job("A", "€" * 200)  # bytes the tokenizer never merged: 3 tokens a character
+    many_chars_few_tokens = Job("B", "def " * 80)
+    with pytest.raises(EvolcoderError, match=r"^task A: prompt \(\d+ tokens\)"):
+        backend.generate([many_chars_few_tokens, few_chars_many_tokens])

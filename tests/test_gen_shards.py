@@ -71,3 +71,10 @@ def test_merge_fails_naming_the_missing_tasks_and_writes_nothing(tmp_path):
         merge_shards([tmp_path / "0.jsonl", tmp_path / "1.jsonl"], ["A", "B", "C"], 1, out)
     assert "2 of 3" in str(e.value) and "B sample 0" in str(e.value) and "C sample 0" in str(e.value)
     assert not out.exists()
+
+
+def test_merge_names_file_and_line_of_a_corrupt_shard_row(tmp_path):
+    shard = tmp_path / "shard-0-of-1.jsonl"
+    shard.write_text(json.dumps(_row("a")) + "\n{not json\n")
+    with pytest.raises(EvolcoderError, match=r"shard-0-of-1\.jsonl:2: malformed JSON"):
+        merge_shards([shard], ["a"], 1, tmp_path / "out.jsonl")

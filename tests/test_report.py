@@ -99,3 +99,9 @@ def test_missing_metrics_of_an_enabled_benchmark_is_a_clear_error(project):
     (project / "metrics/mbpp.json").unlink()
     with pytest.raises(EvolcoderError, match=r"metrics/mbpp.json not found: run `dvc repro evaluate@mbpp`"):
         _run_stage()
+
+
+def test_a_truncated_metrics_file_is_a_clear_error(project):
+    (project / "metrics/mbpp.json").write_text('{"pass@1": 0.1')
+    with pytest.raises(EvolcoderError, match=r"metrics/mbpp.json:1: malformed JSON"):
+        _run_stage()

@@ -187,3 +187,26 @@ def test_half_precision_without_a_gpu_is_refused_before_launching(tmp_path):
     with pytest.raises(ConfigError, match="train.precision: bf16 needs a GPU"):
         run_training(ModelConfig(), TrainConfig(precision="bf16"),
                      RunPaths(tmp_path / "train.jsonl", tmp_path / "out", tmp_path / "curves"))
+
+
+def test_a_rank_that_cannot_load_its_model_prints_the_fix_without_a_traceback(tmp_path, capsys, monkeypatch):
+    from evolcoder.train import worker
+
+    monkeypatch.setattr(worker, "skip_shm_comm_build", lambda: None)
+    monkeypatch.setattr(worker, "configure_cpu_ranks", lambda: False)
+    monkeypatch.setattr(worker, "training_arguments", lambda *a: None)
+    spec = tmp_path / "spec.json"
+    spec.write_text(json.dumps({"train": {}, "model": str(tmp_path / "no-model"), "data": "unused",
+                                "run_dir": str(tmp_path)}))
+    assert worker.main([str(spec)]) == 1
+    err = capsys.readouterr().err
+    assert "train worker: error: model.name_or_path: cannot load" in err and "Traceback" not in err
+
+
+def test_scratch_vocab_must_hold_the_byte_alphabet_and_every_special_token():
+    from evolcoder.train.model import SPECIAL_TOKENS
+
+    smallest = 256 + len(SPECIAL_TOKENS) + 1
+    assert ScratchModelConfig(vocab_size=smallest).vocab_size == smallest
+    with pytest.raises(ConfigError, match="model.config.vocab_size"):
+        ScratchModelConfig(vocab_size=smallest - 1)

@@ -57,7 +57,7 @@ class TransformersBackend:
         prompts = [job.prompt for job in jobs for _ in range(n)]
         batch = self.tokenizer(prompts, return_tensors="pt", padding=True).to(self.device)
         width = batch["input_ids"].shape[1]
-        self._check_fits(jobs, width)
+        self._check_fits(jobs, batch["attention_mask"])
         stopper = StopSequences(self.tokenizer, self.config.stop, width, len(prompts), self.tokenizer.eos_token_id)
         processors = []
         if not self.config.greedy:
@@ -73,10 +73,12 @@ class TransformersBackend:
         rows = [self._completion(ids[width:], stopper.lengths[i]) for i, ids in enumerate(out)]
         return [rows[i * n:(i + 1) * n] for i in range(len(jobs))]
 
-    def _check_fits(self, jobs: list[Job], width: int) -> None:
+    def _check_fits(self, jobs: list[Job], attention_mask: torch.Tensor) -> None:
         limit = self.model.config.max_position_embeddings
+        lengths = attention_mask.sum(dim=1)  # prompt tokens per row; rows are jobs x n_samples
+        width = int(lengths.max())
         if width + self.config.max_new_tokens > limit:
-            longest = max(jobs, key=lambda job: len(job.prompt)).task_id
+            longest = jobs[int(lengths.argmax()) // self.config.n_samples].task_id
             raise EvolcoderError(
                 f"task {longest}: prompt ({width} tokens) + generate.max_new_tokens "
                 f"({self.config.max_new_tokens}) exceed the model's {limit} positions; lower "

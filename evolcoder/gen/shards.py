@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import fcntl
 import heapq
-import json
 import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 from evolcoder.errors import EvolcoderError
-from evolcoder.jsonl import dumps, write_jsonl
+from evolcoder.jsonl import dumps, parse_line, read_jsonl, write_jsonl
 
 ROW_FIELDS = ("task_id", "sample", "prompt", "response", "finish_reason", "n_tokens")
 
@@ -79,7 +78,7 @@ class ShardFile:
         self._file.seek(0)
         lines = self._file.read().split(b"\n")
         partial = lines.pop()  # b"" when the file ends with a newline
-        rows = [json.loads(line) for line in lines if line.strip()]
+        rows = [parse_line(line, self.path, n) for n, line in enumerate(lines, start=1) if line.strip()]
         done = finished_tasks(rows, self.n_samples)
         kept = [row for row in rows if row["task_id"] in done]
         if partial or len(kept) != len(rows):
@@ -121,10 +120,8 @@ def merge_shards(paths: Sequence[str | Path], task_ids: Sequence[str], n_samples
     for path in paths:
         if not Path(path).is_file():
             continue
-        for line in Path(path).read_bytes().splitlines():
-            if line.strip():
-                row = json.loads(line)
-                rows[(row["task_id"], row["sample"])] = row
+        for row in read_jsonl(path):
+            rows[(row["task_id"], row["sample"])] = row
     missing = [(t, s) for t in task_ids for s in range(n_samples) if (t, s) not in rows]
     if missing:
         raise IncompleteGenerations(describe_missing(missing, len(task_ids) * n_samples, paths))

@@ -8,11 +8,8 @@ from pathlib import Path
 
 from evolcoder.data.benchmarks import load_benchmark
 from evolcoder.data.problems import BENCHMARKS
-from evolcoder.errors import EvolcoderError
 from evolcoder.metrics.config import EvaluateConfig
 from evolcoder.metrics.samples import read_samples
-
-HELP = "score a samples file (completion, solution or raw response per row) with pass@k"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -37,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
         problems = load_benchmark(args.benchmark, str(args.problems) if args.problems else None)
         samples = read_samples(args.samples, args.benchmark)
         evaluation = evaluate(problems, samples, config, allow_partial=args.allow_partial)
-    except (EvolcoderError, OSError) as e:
+    except OSError as e:  # e.g. a missing samples file; EvolcoderErrors are reported by evolcoder.cli
         print(f"evolcoder evaluate: error: {e}", file=sys.stderr)
         return 2
     write_evaluation(evaluation, args.out / "results.jsonl", args.out / "metrics.json")

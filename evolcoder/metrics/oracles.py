@@ -16,6 +16,7 @@ import io
 import pickle
 import signal
 import time
+from collections.abc import Iterator
 from typing import Any
 
 from evalplus.eval._special_oracle import (
@@ -153,7 +154,8 @@ def _is_floats(x: Any) -> bool:
 
 
 @contextlib.contextmanager
-def time_limit(seconds: float):
+def time_limit(seconds: float) -> Iterator[None]:
+    """Raise InputTimeout in this (main) thread after `seconds` of wall-clock time."""
     def on_alarm(signum: int, frame: Any) -> None:
         raise InputTimeout()
 
@@ -167,7 +169,7 @@ def time_limit(seconds: float):
 
 
 @contextlib.contextmanager
-def quiet():
+def quiet() -> Iterator[None]:
     """Swallow what the code prints, as EvalPlus's `swallow_io` does."""
     sink = io.StringIO()
     with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):

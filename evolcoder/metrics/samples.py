@@ -78,8 +78,8 @@ def _task_of(row: Any, benchmark: str, where: str) -> str:
 def check_coverage(samples: list[Sample], problems: list[Problem], allow_partial: bool) -> list[Sample]:
     """The samples to score: all of them, or with `allow_partial` those of known tasks.
 
-    Without `allow_partial`, samples of unknown tasks, tasks without samples and a task
-    numbering two samples alike are errors that name them.
+    Without `allow_partial`, samples of unknown tasks and tasks without samples are errors
+    that name them; a task numbering two samples alike, or no sample of a known task, always is.
     """
     known = {p.task_id for p in problems}
     given = {s.task_id for s in samples}

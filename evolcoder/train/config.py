@@ -26,8 +26,9 @@ class ScratchModelConfig:
             check(getattr(self, name) > 0, f"model.config.{name}", "must be positive")
         check(self.n_embd % self.n_head == 0, "model.config.n_embd",
               f"{self.n_embd} is not divisible by n_head={self.n_head}")
-        check(self.vocab_size > 256 + 16, "model.config.vocab_size",
-              "must exceed the 256 byte symbols plus the special tokens")
+        # 19 = len(evolcoder.train.model.SPECIAL_TOKENS), StarCoder's special tokens
+        check(self.vocab_size > 256 + 19, "model.config.vocab_size",
+              "must exceed the 256 byte symbols plus the 19 special tokens")
         check(0.0 <= self.dropout < 1.0, "model.config.dropout", "must be in [0, 1)")
         check(self.tokenizer_min_frequency >= 1, "model.config.tokenizer_min_frequency", "must be >= 1")
 

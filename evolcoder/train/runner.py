@@ -61,7 +61,8 @@ def run_training(model_cfg: ModelConfig, train_cfg: TrainConfig, paths: RunPaths
         "curves_dir": str(paths.curves_dir),
         "summary": str(run_dir / "summary.json"),
     }
-    shutil.rmtree(paths.output_dir, ignore_errors=True)  # no stale shards from an earlier run
+    if paths.output_dir.exists():
+        shutil.rmtree(paths.output_dir)  # no stale shards from an earlier run
     spec_path = run_dir / "spec.json"
     write_json(spec_path, spec)
     launch(train_cfg, spec_path)

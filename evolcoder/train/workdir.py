@@ -70,4 +70,4 @@ def last_checkpoint(run_dir: str | Path) -> Path | None:
 
 def remove_run_dir(run_dir: str | Path) -> None:
     """Drop a finished run's checkpoints: DVC's cache and run-cache hold its outputs."""
-    shutil.rmtree(run_dir, ignore_errors=False)
+    shutil.rmtree(run_dir)

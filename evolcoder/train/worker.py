@@ -16,6 +16,7 @@ from typing import Any
 from transformers import Trainer, TrainingArguments
 
 from evolcoder.config import from_dict
+from evolcoder.errors import EvolcoderError
 from evolcoder.jsonl import read_jsonl, write_json
 from evolcoder.train.batching import PaddingCollator, SupervisedDataset
 from evolcoder.train.config import TrainConfig
@@ -99,8 +100,8 @@ def build_trainer(spec: dict[str, Any], cfg: TrainConfig, args: TrainingArgument
     model.generation_config.eos_token_id = tokenizer.eos_token_id
     examples, stats = encode_records(read_jsonl(spec["data"]), tokenizer, cfg.max_length)
     if not examples:
-        raise SystemExit(f"{spec['data']}: no trainable rows (all {stats.rows} have prompts "
-                         f"longer than train.max_length={cfg.max_length})")
+        raise EvolcoderError(f"{spec['data']}: no trainable rows (all {stats.rows} have prompts "
+                             f"longer than train.max_length={cfg.max_length}); raise train.max_length")
     collator = PaddingCollator(pad_token_id=tokenizer.pad_token_id)
     trainer = Trainer(model=model, args=args, train_dataset=SupervisedDataset(examples),
                       data_collator=collator, processing_class=tokenizer,
@@ -148,7 +149,12 @@ def main(argv: list[str] | None = None) -> int:
         print("usage: python -m evolcoder.train.worker SPEC.json", file=sys.stderr)
         return 2
     with open(argv[0], encoding="utf-8") as f:
-        train(json.load(f))
+        spec = json.load(f)
+    try:
+        train(spec)
+    except EvolcoderError as e:  # the launcher reports the failed rank; the message says what to do
+        print(f"train worker: error: {e}", file=sys.stderr)
+        return 1
     return 0
 
 
