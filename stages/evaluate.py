@@ -5,21 +5,19 @@ solutions are scored first and the stage fails if any does not pass, so a broken
 environment never passes for a weak model.
 """
 
-import sys
-
 from evolcoder.config import load_section
-from evolcoder.data.benchmarks import enabled_benchmark, load_benchmark
+from evolcoder.data.benchmarks import load_enabled_benchmark
 from evolcoder.metrics.config import EvaluateConfig
 from evolcoder.metrics.evaluate import check_references, evaluate
 from evolcoder.metrics.output import format_table, write_evaluation
 from evolcoder.metrics.samples import read_samples
-from stages import PARAMS_FILE, run_stage
+from stages import PARAMS_FILE, benchmark_argument, run_stage
 
 
 def main() -> None:
-    benchmark = sys.argv[1]
+    benchmark = benchmark_argument("evaluate")
     config = load_section(PARAMS_FILE, "evaluate", EvaluateConfig)
-    problems = load_benchmark(benchmark, enabled_benchmark(PARAMS_FILE, benchmark).path)
+    problems = load_enabled_benchmark(PARAMS_FILE, benchmark)
     if config.reference_check:
         check_references(problems, config)
         print(f"evaluate@{benchmark}: all {len(problems)} canonical solutions pass")

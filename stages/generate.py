@@ -4,15 +4,13 @@ Usage: python -m stages.generate <bench>. Runs `generate.num_shards` shards in p
 merges them into data/generations/<bench>.jsonl; a killed run resumes from its shard files.
 """
 
-import sys
-
 from evolcoder.gen.command import load_inputs, output_path, work_dir
 from evolcoder.gen.runner import generate_benchmark
-from stages import PARAMS_FILE, run_stage
+from stages import PARAMS_FILE, benchmark_argument, run_stage
 
 
 def main() -> None:
-    benchmark = sys.argv[1]
+    benchmark = benchmark_argument("generate")
     config, problems = load_inputs(PARAMS_FILE, benchmark)
     summary = generate_benchmark(config, benchmark, problems, output_path(benchmark), work_dir(benchmark))
     print(f"generate@{benchmark}: {summary['rows']} rows ({summary['n_tasks']} tasks x "

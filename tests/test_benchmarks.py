@@ -1,12 +1,15 @@
 """Benchmark loaders: one Problem type from every source, and clear errors offline."""
 
 import json
+import subprocess
+import sys
 
 import pytest
 
-from conftest import shared_file
-from evolcoder.data.benchmarks import BenchmarkUnavailable, load_benchmark
+from conftest import REPO_ROOT, shared_file
+from evolcoder.data.benchmarks import BenchmarkUnavailable, load_benchmark, load_enabled_benchmark
 from evolcoder.data.problems import normalize_task_id
+from evolcoder.errors import EvolcoderError
 from evolcoder.jsonl import InputError
 
 
@@ -79,3 +82,18 @@ def test_unknown_benchmark():
 @pytest.mark.parametrize("raw", [11, "11", "Mbpp/11", "MBPP/11"])
 def test_mbpp_task_ids_normalised(raw):
     assert normalize_task_id("mbpp", raw) == "Mbpp/11"
+
+
+def test_enabled_benchmark_loads_from_its_params_source(tmp_path):
+    params = tmp_path / "params.yaml"
+    params.write_text("benchmarks:\n  humaneval:\n    path: null\n")
+    assert len(load_enabled_benchmark(params, "humaneval")) == 164
+    with pytest.raises(EvolcoderError, match=r"'mbpp' is not enabled .* \(enabled: humaneval\)"):
+        load_enabled_benchmark(params, "mbpp")
+
+
+@pytest.mark.parametrize("stage", ["generate", "evaluate"])
+def test_per_benchmark_stage_without_its_argument_says_how_to_call_it(stage):
+    done = subprocess.run([sys.executable, "-m", f"stages.{stage}"], cwd=REPO_ROOT, capture_output=True, text=True)
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert f"usage: python -m stages.{stage} <benchmark>" in done.stderr

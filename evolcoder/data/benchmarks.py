@@ -47,13 +47,14 @@ def load_benchmark(benchmark: str, path: str | None = None) -> list[Problem]:
     return problems
 
 
-def enabled_benchmark(params: str | Path, benchmark: str) -> BenchmarkSource:
-    """`benchmarks.<benchmark>` of a params file; an error naming the enabled ones if absent."""
+def load_enabled_benchmark(params: str | Path, benchmark: str) -> list[Problem]:
+    """The problems of `benchmark` from its source in the params file's `benchmarks` section;
+    an error naming the enabled ones if it is not there."""
     sources = coerce(read_yaml(params).get("benchmarks", {}), dict[str, BenchmarkSource], "benchmarks")
     if benchmark not in sources:
         raise EvolcoderError(f"benchmark {benchmark!r} is not enabled in {params}'s benchmarks section "
                              f"(enabled: {', '.join(sources) or 'none'})")
-    return sources[benchmark]
+    return load_benchmark(benchmark, sources[benchmark].path)
 
 
 def load_humaneval(path: str | None = None) -> list[Problem]:

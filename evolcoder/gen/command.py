@@ -16,7 +16,7 @@ import json
 from pathlib import Path
 
 from evolcoder.config import load_section
-from evolcoder.data.benchmarks import enabled_benchmark, load_benchmark
+from evolcoder.data.benchmarks import load_enabled_benchmark
 from evolcoder.data.problems import Problem
 from evolcoder.errors import EvolcoderError
 from evolcoder.gen.config import GenerateConfig
@@ -39,7 +39,7 @@ def work_dir(benchmark: str) -> Path:
 def load_inputs(params: str | Path, benchmark: str) -> tuple[GenerateConfig, list[Problem]]:
     """The `generate` section and the problems of an enabled benchmark."""
     config = load_section(params, "generate", GenerateConfig)
-    return config, load_benchmark(benchmark, enabled_benchmark(params, benchmark).path)
+    return config, load_enabled_benchmark(params, benchmark)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
