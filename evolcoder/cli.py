@@ -13,7 +13,7 @@ from evolcoder.errors import EvolcoderError
 
 SUBCOMMANDS = {
     "generate": ("evolcoder.gen.command", "generate a benchmark's samples, all shards or one (--shard i/N), or merge"),
-    "evaluate": ("evolcoder.metrics.cli", "score a samples file on HumanEval(+)/MBPP(+) in the sandbox: pass@k"),
+    "evaluate": ("evolcoder.evaluation.cli", "score a samples file on HumanEval(+)/MBPP(+) in the sandbox: pass@k"),
 }
 
 

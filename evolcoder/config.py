@@ -1,24 +1,42 @@
 """Typed, validated sections of a YAML params file.
 
 Each stage describes its knobs as a dataclass; `load_section` reads one top-level key of a
-params file into it. Values are coerced where the YAML round-trip loses their type
-(`dvc exp run -S train.lr=2e-5` writes `lr: 2e-05`, which YAML 1.1 reads as a string), and
-anything else that does not fit is an error naming the key, e.g. `train.lr`.
+params file into it, validated by pydantic (`TypeAdapter` over the plain dataclass): values
+are coerced where the YAML round-trip loses their type (`dvc exp run -S train.lr=2e-5`
+writes `lr: 2e-05`, which YAML 1.1 reads as a string), and anything else that does not fit
+is one line naming the key, the value and what was expected, e.g.
+`train.per_device_batch_size: expected an integer, got 'eight'`. Range checks live in each
+dataclass's `__post_init__` (`check`).
+
+Params come in two kinds. The recipe (what changes an output) sits in the stage's section,
+which DVC hashes. Speed and scratch knobs (concurrency, shards, workers, caches, save
+steps) sit under `runtime.<section>`, which no stage lists, so changing one reruns nothing;
+a dataclass names those fields in its `RUNTIME` class variable, and `load_section` merges
+them in, refusing one that is written in the hashed section.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import types
+import functools
 import typing
 from pathlib import Path
-from typing import Any, Literal, TypeVar, Union, get_args, get_origin
+from typing import Any, TypeVar
 
+import pydantic
 from ruamel.yaml import YAML
+from ruamel.yaml.error import MarkedYAMLError
 
 from evolcoder.errors import EvolcoderError
 
 T = TypeVar("T")
+RUNTIME_SECTION = "runtime"
+_EXPECTED = {  # pydantic error type -> what the user should have written
+    "int_parsing": "an integer", "int_from_float": "an integer", "int_type": "an integer",
+    "float_parsing": "a number", "float_type": "a number", "bool_parsing": "true or false",
+    "bool_type": "true or false", "string_type": "a string", "list_type": "a list",
+    "dict_type": "a mapping", "dataclass_type": "a mapping", "dataclass_args_type": "a mapping",
+}
 
 
 class ConfigError(EvolcoderError, ValueError):
@@ -28,8 +46,13 @@ class ConfigError(EvolcoderError, ValueError):
 def read_yaml(path: str | Path) -> dict[str, Any]:
     """Read a YAML file as plain Python values (YAML 1.2: `2e-05` is a float)."""
     yaml = YAML(typ="safe", pure=True)
-    with open(path, encoding="utf-8") as f:
-        data = yaml.load(f)
+    try:
+        with open(path, encoding="utf-8") as f:
+            data = yaml.load(f)
+    except MarkedYAMLError as e:
+        mark = e.problem_mark or e.context_mark
+        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
+        raise ConfigError(f"{where}: not valid YAML: {e.problem or e.context}") from None
     if data is None:
         return {}
     if not isinstance(data, dict):
@@ -38,109 +61,115 @@ def read_yaml(path: str | Path) -> dict[str, Any]:
 
 
 def load_section(path: str | Path, key: str, schema: type[T]) -> T:
-    """Read `key` of the params file at `path` into the dataclass `schema`."""
+    """Read `key` of the params file at `path` (and its `runtime.<key>` knobs) into `schema`."""
     data = read_yaml(path)
     if key not in data:
         raise ConfigError(f"{path}: missing section '{key}'")
-    return from_dict(schema, data[key], prefix=key)
+    runtime = data.get(RUNTIME_SECTION) or {}
+    if not isinstance(runtime, dict):
+        raise ConfigError(f"{path}: '{RUNTIME_SECTION}' must be a mapping, got {runtime!r}")
+    moved: set[str] = set()
+    merged = merge_runtime(schema, data[key], runtime.get(key) or {}, key, moved)
+    try:
+        return from_dict(schema, merged, prefix=key)
+    except ConfigError as e:
+        raise ConfigError(_runtime_path(str(e), key, moved)) from None
+
+
+def merge_runtime(schema: type, section: Any, runtime: Any, where: str, moved: set[str], rel: str = "") -> Any:
+    """`section` with the runtime knobs of `schema` (its `RUNTIME` fields, and those of nested
+    dataclass fields) taken from `runtime`; records their dotted paths in `moved`."""
+    if not isinstance(section, dict) or not isinstance(runtime, dict):
+        if runtime:
+            raise ConfigError(f"{RUNTIME_SECTION}.{where}: expected a mapping, got {runtime!r}")
+        return section
+    allowed = set(getattr(schema, "RUNTIME", ()))
+    nested = {f.name: hint for f in dataclasses.fields(schema)
+              for hint in [typing.get_type_hints(schema)[f.name]] if getattr(hint, "RUNTIME", None)}
+    for name in sorted(allowed & set(section)):
+        raise ConfigError(f"{where}.{name} is a runtime knob (it changes speed, not results, so no stage "
+                          f"hashes it): move it to {RUNTIME_SECTION}.{where}.{name}")
+    merged = dict(section)
+    for name, value in runtime.items():
+        if name in nested:
+            merged[name] = merge_runtime(nested[name], section.get(name, {}), value, f"{where}.{name}",
+                                         moved, f"{rel}{name}.")
+        elif name in allowed:
+            merged[name] = value
+            moved.add(f"{rel}{name}")
+        else:
+            known = ", ".join(sorted(allowed | set(nested))) or "none"
+            raise ConfigError(f"unknown key {RUNTIME_SECTION}.{where}.{name} (runtime knobs of {where}: {known})")
+    return merged
+
+
+def _runtime_path(message: str, key: str, moved: set[str]) -> str:
+    """An error about a runtime knob names it where the user wrote it, under `runtime.`."""
+    for rel in moved:
+        if message.startswith(f"{key}.{rel}:"):
+            return f"{RUNTIME_SECTION}.{message}"
+    return message
 
 
 def from_dict(schema: type[T], data: Any, prefix: str = "") -> T:
     """Build dataclass `schema` from a mapping, coercing and checking each field."""
-    if not isinstance(data, dict):
-        raise ConfigError(f"{prefix or schema.__name__}: expected a mapping, got {data!r}")
-    fields = {f.name: f for f in dataclasses.fields(schema)}
-    unknown = sorted(set(data) - set(fields))
-    if unknown:
-        names = ", ".join(_join(prefix, k) for k in unknown)
-        raise ConfigError(f"unknown key {names} (known: {', '.join(sorted(fields))})")
-    hints = typing.get_type_hints(schema)
-    values = {}
-    for name, field in fields.items():
-        where = _join(prefix, name)
-        if name in data:
-            values[name] = coerce(data[name], hints[name], where)
-        elif field.default is dataclasses.MISSING and field.default_factory is dataclasses.MISSING:
-            raise ConfigError(f"missing key {where}")
-    try:
-        return schema(**values)
-    except ConfigError:
-        raise
-    except (TypeError, ValueError) as e:
-        raise ConfigError(f"{prefix}: {e}") from e
+    return coerce(data, schema, prefix or schema.__name__)
 
 
 def coerce(value: Any, hint: Any, where: str) -> Any:
-    """Return `value` as type `hint`, or raise ConfigError naming `where`."""
-    origin = get_origin(hint)
-    if dataclasses.is_dataclass(hint):
-        return from_dict(hint, value, where)
-    if origin in (Union, types.UnionType):
-        return _coerce_union(value, get_args(hint), where)
-    if origin is Literal:
-        if value in get_args(hint):
-            return value
-        raise ConfigError(f"{where}: {value!r} is not one of {list(get_args(hint))}")
-    if origin in (list, tuple):
-        if not isinstance(value, (list, tuple)):
-            raise ConfigError(f"{where}: expected a list, got {value!r}")
-        (item,) = get_args(hint)[:1] or (Any,)
-        return [coerce(v, item, f"{where}[{i}]") for i, v in enumerate(value)]
-    if origin is dict:
-        if not isinstance(value, dict):
-            raise ConfigError(f"{where}: expected a mapping, got {value!r}")
-        key_t, val_t = get_args(hint) or (Any, Any)
-        return {coerce(k, key_t, where): coerce(v, val_t, f"{where}.{k}") for k, v in value.items()}
-    return _coerce_scalar(value, hint, where)
+    """Return `value` validated as type `hint`, or raise ConfigError naming `where`."""
+    try:
+        return _adapter(hint).validate_python([value])[0]
+    except pydantic.ValidationError as e:
+        error = e.errors()[0]
+        raise ConfigError(_describe({**error, "loc": error["loc"][1:]}, hint, where)) from None
 
 
-def _coerce_union(value: Any, options: tuple, where: str) -> Any:
-    if value is None and type(None) in options:
-        return None
-    errors = []
-    for option in (o for o in options if o is not type(None)):
-        try:
-            return coerce(value, option, where)
-        except ConfigError as e:
-            errors.append(str(e))
-    raise ConfigError(errors[0] if len(errors) == 1 else f"{where}: {value!r} fits none of {options}")
+@functools.cache
+def _adapter(hint: Any) -> pydantic.TypeAdapter:
+    # A one-item list around the type: pydantic refuses a config for a bare dataclass but applies
+    # one given to a container to the plain dataclasses inside it, so unknown keys are errors.
+    return pydantic.TypeAdapter(list[hint], config=pydantic.ConfigDict(extra="forbid"))
 
 
-def _coerce_scalar(value: Any, hint: Any, where: str) -> Any:
-    if hint is Any:
-        return value
-    if hint is bool:
-        if isinstance(value, bool):
-            return value
-        raise ConfigError(f"{where}: expected true or false, got {value!r}")
-    if hint in (int, float):
-        return _coerce_number(value, hint, where)
-    if hint is str:
-        if isinstance(value, str):
-            return value
-        raise ConfigError(f"{where}: expected a string, got {value!r}")
-    raise TypeError(f"{where}: unsupported type {hint!r} in a config schema")
+def _describe(error: dict[str, Any], hint: Any, where: str) -> str:
+    """One line for pydantic's first error: the dotted key, what was expected, what was given."""
+    loc = [part for part in error["loc"] if not str(part).startswith(("function-", "lax-", "json-"))]
+    path = where + "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in loc)
+    cause = error.get("ctx", {}).get("error")
+    if isinstance(cause, ConfigError):  # a range check of __post_init__ names its own key
+        return str(cause)
+    kind, given = error["type"], error.get("input")
+    if kind in ("unexpected_keyword_argument", "extra_forbidden"):
+        return f"unknown key {path} (known: {', '.join(_fields_at(hint, [str(p) for p in loc[:-1]]))})"
+    if kind == "missing" or kind == "missing_argument":
+        return f"missing key {path}"
+    if kind == "literal_error":
+        return f"{path}: {given!r} is not one of {error['ctx']['expected']}"
+    if kind in _EXPECTED:
+        return f"{path}: expected {_EXPECTED[kind]}, got {given!r}"
+    return f"{path}: {error['msg']}, got {given!r}"
 
 
-def _coerce_number(value: Any, hint: type[int] | type[float], where: str) -> int | float:
-    """An int or float from a number or a numeric string (`dvc exp run -S` may leave either);
-    a float becomes an int only when it is whole."""
-    if isinstance(value, str):
-        try:
-            return hint(value)
-        except ValueError:
-            pass
-    elif isinstance(value, (int, float)) and not isinstance(value, bool):
-        if hint is float:
-            return float(value)
-        if isinstance(value, int) or value.is_integer():
-            return int(value)
-    kind = "an integer" if hint is int else "a number"
-    raise ConfigError(f"{where}: expected {kind}, got {value!r}")
+def _fields_at(hint: Any, loc: list[str]) -> list[str]:
+    """Field names of the dataclass at `loc` inside `hint` (for unknown-key messages)."""
+    for part in loc:
+        if dataclasses.is_dataclass(hint):
+            hint = typing.get_type_hints(hint).get(part, Any)
+        else:  # a dict or list level: the value type
+            args = typing.get_args(hint)
+            hint = args[-1] if args else Any
+        hint = next((a for a in typing.get_args(hint) if dataclasses.is_dataclass(a)), hint)
+    return sorted(f.name for f in dataclasses.fields(hint)) if dataclasses.is_dataclass(hint) else []
 
 
-def _join(prefix: str, key: str) -> str:
-    return f"{prefix}.{key}" if prefix else key
+def recipe(config: Any) -> dict[str, Any]:
+    """A config dataclass as a dict without its runtime knobs (nested ones too): what decides
+    the output, for run keys and fingerprints that speed settings must not change."""
+    runtime = set(getattr(config, "RUNTIME", ()))
+    return {f.name: recipe(value) if dataclasses.is_dataclass(value) else dataclasses.asdict(config)[f.name]
+            for f in dataclasses.fields(config) if f.name not in runtime
+            for value in [getattr(config, f.name)]}
 
 
 def check(condition: bool, where: str, message: str) -> None:

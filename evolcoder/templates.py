@@ -7,7 +7,8 @@ later scripts added a second one, which is a different prompt from the one it tr
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from evolcoder.data.problems import Problem
@@ -31,6 +32,11 @@ def alpaca_prompt(instruction: str, input: str = "") -> str:
     if input:
         return PROMPT_WITH_INPUT.format(instruction=instruction, input=input)
     return PROMPT_NO_INPUT.format(instruction=instruction)
+
+
+def example_texts(record: Mapping[str, Any]) -> tuple[str, str]:
+    """(prompt, answer) of a training record `{instruction, input, output, ...}`."""
+    return alpaca_prompt(record["instruction"], record.get("input") or ""), record["output"]
 
 
 def humaneval_prompt(problem: Problem, tabs: bool = False) -> str:

@@ -7,10 +7,10 @@ environment never passes for a weak model.
 
 from evolcoder.config import load_section
 from evolcoder.data.benchmarks import load_enabled_benchmark
-from evolcoder.metrics.config import EvaluateConfig
-from evolcoder.metrics.evaluate import check_references, evaluate
-from evolcoder.metrics.output import format_table, write_evaluation
-from evolcoder.metrics.samples import read_samples
+from evolcoder.evaluation.config import EvaluateConfig
+from evolcoder.evaluation.evaluate import check_references, evaluate
+from evolcoder.evaluation.output import format_table, write_evaluation
+from evolcoder.evaluation.samples import read_samples
 from stages import PARAMS_FILE, benchmark_argument, run_stage
 
 

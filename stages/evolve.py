@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from evolcoder.config import load_section
 from evolcoder.evol.config import EvolveConfig
+from evolcoder.evol.dry_run import teacher_provider
 from evolcoder.evol.output import data_provider, evolve_metrics, write_rounds
 from evolcoder.evol.records import load_seed_pool
 from evolcoder.evol.rounds import Evolver
@@ -22,7 +23,7 @@ def main() -> None:
     llm = load_section(PARAMS_FILE, "llm", LLMConfig)
     pool = load_seed_pool(SEED_FILE, config.limit)
     with Ledger(LEDGER_DIR) as ledger:
-        client = LLMClient(llm, ledger)
+        client = LLMClient(llm, ledger, provider=teacher_provider(llm, ledger))
         evolver = Evolver(config, llm, client, {item.root_id: item.output for item in pool})
         rounds = evolver.run(pool)
     provider = data_provider(rounds, fallback=client.provider.name)

@@ -44,7 +44,7 @@ def llm_server():
 def tiny_checkpoint(tmp_path_factory) -> Path:
     """A random tiny GPTBigCode checkpoint (HF format, PAD token, 1024 positions, 400-token
     vocabulary): a stand-in for models/checkpoint."""
-    from evolcoder.train.standin import save_standin_checkpoint
+    from standin import save_standin_checkpoint
     from evolcoder.train.config import ScratchModelConfig
 
     config = ScratchModelConfig(n_layer=2, n_embd=64, n_head=4, n_positions=1024, vocab_size=400)

@@ -1,11 +1,12 @@
 """The params reader: values that survive `dvc exp run -S`, and errors that name the key."""
 
+import re
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import ClassVar, Literal
 
 import pytest
 
-from evolcoder.config import ConfigError, check, from_dict, load_section
+from evolcoder.config import ConfigError, check, from_dict, load_section, recipe
 
 
 @dataclass
@@ -69,7 +70,7 @@ def test_nested_unknown_key_is_named():
         ({"steps": "many"}, r"train\.steps: expected an integer"),
         ({"steps": 2.5}, r"train\.steps: expected an integer"),
         ({"lr": "fast"}, r"train\.lr: expected a number"),
-        ({"flag": "yes"}, r"train\.flag: expected true or false"),
+        ({"flag": "maybe"}, r"train\.flag: expected true or false"),
         ({"mode": "c"}, r"train\.mode: 'c' is not one of"),
         ({"tags": "a"}, r"train\.tags: expected a list"),
         ({"tags": ["a", 3]}, r"train\.tags\[1\]: expected a string"),
@@ -91,3 +92,42 @@ def test_optional_and_nested_values():
 def test_missing_section_is_named(tmp_path):
     with pytest.raises(ConfigError, match="missing section 'train'"):
         load_section(write(tmp_path, "seed: {}\n"), "train", Section)
+
+
+@dataclass
+class Knobs:
+    RUNTIME: ClassVar[tuple[str, ...]] = ("workers",)
+
+    lr: float = 1e-4
+    workers: int = 1
+    inner: Inner = field(default_factory=Inner)
+
+    def __post_init__(self) -> None:
+        check(self.workers >= 1, "train.workers", f"must be >= 1, got {self.workers}")
+
+
+def test_runtime_knobs_come_from_the_runtime_section(tmp_path):
+    path = write(tmp_path, "train:\n  lr: 0.1\nruntime:\n  train:\n    workers: 4\n")
+    assert load_section(path, "train", Knobs) == Knobs(lr=0.1, workers=4)
+    assert recipe(Knobs(lr=0.1, workers=4)) == {"lr": 0.1, "inner": {"path": None, "weight": 1.0}}
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("train:\n  workers: 4\n", r"train\.workers is a runtime knob .* move it to runtime\.train\.workers"),
+        ("train: {}\nruntime:\n  train:\n    lr: 1\n", r"unknown key runtime\.train\.lr \(runtime knobs of train: workers\)"),
+        ("train: {}\nruntime:\n  train:\n    workers: 0\n", r"^runtime\.train\.workers: must be >= 1"),
+        ("train: {}\nruntime:\n  train:\n    workers: many\n", r"^runtime\.train\.workers: expected an integer"),
+    ],
+)
+def test_runtime_knobs_are_checked_where_they_are_written(tmp_path, text, message):
+    with pytest.raises(ConfigError, match=message):
+        load_section(write(tmp_path, text), "train", Knobs)
+
+
+def test_a_params_file_that_is_not_yaml_is_one_line_with_file_line_and_column(tmp_path):
+    path = write(tmp_path, "train:\n  lr: [1, 2\n  steps: 3\n")
+    with pytest.raises(ConfigError) as raised:
+        load_section(path, "train", Section)
+    assert re.fullmatch(rf"{re.escape(str(path))}:\d+:\d+: not valid YAML: .+", str(raised.value))

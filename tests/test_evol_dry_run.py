@@ -8,7 +8,7 @@ import pytest
 
 from evolcoder.evol.prompts import METHODS, equality_prompt, evolution_prompt
 from evolcoder.llm import ChatRequest
-from evolcoder.llm.dry_run import DryRunProvider
+from evolcoder.evol.dry_run import DryRunProvider
 
 QUESTION = "Write a function that returns the sum of a list of integers."
 SEED_ANSWER = "Use the built-in:\n```python\ndef total(xs):\n    return sum(xs)\n```\nDone."

@@ -13,7 +13,7 @@ from evolcoder.errors import EvolcoderError
 from evolcoder.evol.records import PoolItem, load_seed_pool
 from evolcoder.evol.rounds import Evolver
 from evolcoder.llm import ChatRequest, ChatResult, FatalError, Ledger, LLMClient, LLMConfig
-from evolcoder.llm.dry_run import DryRunProvider
+from evolcoder.evol.dry_run import DryRunProvider
 
 SEEDS = {
     "good": "Return the largest of a list of integers.",

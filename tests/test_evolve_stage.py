@@ -19,6 +19,7 @@ from evolcoder.evol.eliminate import API_ERROR, REASONS
 from evolcoder.evol.prompts import parse_evolution_prompt
 from evolcoder.evol.rewrite import rewrite
 from evolcoder.jsonl import read_jsonl, write_jsonl
+from evolcoder.llm import LLMConfig
 from stages import evolve as stage
 from llm_server import LLMServer, ServerSettings
 
@@ -36,8 +37,11 @@ def seeds(n: int) -> list[dict]:
 def make_workdir(path: Path, n_seeds: int, evolve: dict, llm: dict) -> Path:
     path.mkdir(parents=True, exist_ok=True)
     write_jsonl(path / stage.SEED_FILE, seeds(n_seeds))
-    # JSON is YAML: the params file the stage reads
-    (path / "params.yaml").write_text(json.dumps({"evolve": evolve, "llm": llm}), encoding="utf-8")
+    # JSON is YAML: the params file the stage reads; speed knobs go under runtime.llm
+    runtime = {k: v for k, v in llm.items() if k in LLMConfig.RUNTIME}
+    recipe = {k: v for k, v in llm.items() if k not in LLMConfig.RUNTIME}
+    params = {"evolve": evolve, "llm": recipe, "runtime": {"llm": runtime}}
+    (path / "params.yaml").write_text(json.dumps(params), encoding="utf-8")
     return path
 
 

@@ -7,7 +7,7 @@ import time
 from conftest import shared_file
 
 from evolcoder.jsonl import read_jsonl
-from evolcoder.metrics.extract import extract_code
+from evolcoder.evaluation.extract import extract_code
 from evolcoder.templates import response_of
 
 FUNC = "def add(a, b):\n    return a + b"

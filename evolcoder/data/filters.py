@@ -16,7 +16,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from evolcoder.train.tokenize import example_texts
+from evolcoder.templates import example_texts
 
 CHARS_PER_TOKEN = 3.0
 # A character or a line shape that prose answers ("The output is 5.") do not have.

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import ClassVar, Literal
 
 from evolcoder.config import check
 from evolcoder.llm.config import LLMConfig
@@ -24,7 +24,10 @@ class GenerateConfig:
     rewrites four spaces as a tab in HumanEval prompts and tabs back to four spaces in the
     responses, as WizardCoder's HumanEval script did. `server` is the OpenAI-compatible
     endpoint of `backend: openai` (its sampling fields are taken from this section).
+    `RUNTIME` fields (params: `runtime.generate`) split the work, not the text.
     """
+
+    RUNTIME: ClassVar[tuple[str, ...]] = ("batch_size", "num_shards", "device")
 
     backend: Literal["transformers", "openai"] = "transformers"
     model: str = "models/checkpoint"

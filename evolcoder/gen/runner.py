@@ -8,7 +8,6 @@ changed model or prompt never mixes with stale generations.
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
 import multiprocessing as mp
@@ -23,16 +22,15 @@ from pathlib import Path
 from tqdm import tqdm
 
 from evolcoder.data.problems import Problem
+from evolcoder.config import recipe
 from evolcoder.errors import EvolcoderError
 from evolcoder.gen.backend import Backend, Completion, Job
 from evolcoder.gen.config import GenerateConfig
 from evolcoder.gen.shards import ShardFile, merge_shards, plan_shards, shard_path
-from evolcoder.jsonl import write_json
+from evolcoder.jsonl import read_jsonl, write_json, write_jsonl
 from evolcoder.templates import benchmark_prompt
 
 PLAN_FILE = "plan.json"
-# Settings that change speed or the split of the work, not the text generated.
-_NOT_IN_FINGERPRINT = ("batch_size", "num_shards")
 
 
 def make_jobs(benchmark: str, problems: Sequence[Problem], tabs: bool) -> list[Job]:
@@ -49,7 +47,7 @@ def shard_jobs(jobs: Sequence[Job], index: int, total: int) -> list[Job]:
 def fingerprint(config: GenerateConfig, jobs: Sequence[Job]) -> str:
     """sha256 over the decoding settings, the prompts and (transformers) the model's files."""
     h = hashlib.sha256()
-    settings = {k: v for k, v in dataclasses.asdict(config).items() if k not in _NOT_IN_FINGERPRINT}
+    settings = recipe(config)  # runtime knobs (shards, batch size, concurrency) split the work, not the text
     h.update(json.dumps(settings, sort_keys=True, default=str).encode())
     for job in jobs:
         h.update(json.dumps([job.task_id, job.prompt]).encode())
@@ -62,19 +60,44 @@ def fingerprint(config: GenerateConfig, jobs: Sequence[Job]) -> str:
 
 
 def prepare_work_dir(work_dir: str | Path, config: GenerateConfig, jobs: Sequence[Job]) -> None:
-    """Keep the shard files if they belong to this exact run, else clear them."""
+    """Keep the shard files if they belong to this run's settings, prompts and model (re-split
+    when only the number of shards changed, a runtime knob), else clear them."""
     work_dir = Path(work_dir)
     plan = {"fingerprint": fingerprint(config, jobs), "num_shards": config.num_shards,
             "n_tasks": len(jobs), "n_samples": config.n_samples}
     plan_file = work_dir / PLAN_FILE
     if plan_file.is_file():
-        if json.loads(plan_file.read_text()) == plan:
+        old = json.loads(plan_file.read_text())
+        if old == plan:
+            return
+        if {**old, "num_shards": plan["num_shards"]} == plan:
+            reshard(work_dir, old["num_shards"], config, jobs)
+            write_json(plan_file, plan)
             return
         print(f"generate: settings, prompts or model changed since {work_dir} was written; starting afresh")
         shutil.rmtree(work_dir)
     work_dir.mkdir(parents=True, exist_ok=True)  # other nodes may be creating it too
     (work_dir / ".gitignore").write_text("*\n")  # resume state, not an artifact
     write_json(plan_file, plan)
+
+
+def reshard(work_dir: Path, old_total: int, config: GenerateConfig, jobs: Sequence[Job]) -> None:
+    """Move the finished tasks of `old_total` shard files into `config.num_shards` new ones."""
+    rows: dict[str, list[dict]] = {}
+    for path in shard_files(work_dir, old_total):
+        if path.is_file():
+            with ShardFile(path, config.n_samples) as shard:  # the lock: no shard of the old plan still runs
+                done = shard.recover()
+            for row in read_jsonl(path):
+                if row["task_id"] in done:
+                    rows.setdefault(row["task_id"], []).append(row)
+    for index in range(config.num_shards):
+        mine = shard_jobs(jobs, index, config.num_shards)
+        write_jsonl(shard_path(work_dir, index, config.num_shards),
+                    (row for job in mine for row in rows.get(job.task_id, ())))
+    for path in shard_files(work_dir, old_total):
+        path.unlink(missing_ok=True)
+    print(f"generate: {len(rows)} finished tasks re-split from {old_total} into {config.num_shards} shard files")
 
 
 def make_backend(config: GenerateConfig, work_dir: str | Path) -> Backend:

@@ -26,7 +26,11 @@ DRY_RUN = "dry-run"
 
 
 def make_provider(config: LLMConfig, ledger: Ledger) -> ChatProvider:
-    """The provider `config.provider` names; each is imported only when chosen."""
+    """The provider `config.provider` names (openai or replay); each is imported only when chosen.
+
+    `dry-run` has no provider here: its rule-based answers belong to the layer that writes the
+    prompts (`evolcoder.evol.dry_run`), which hands it to `LLMClient` as `provider`.
+    """
     if config.provider == "openai":
         from evolcoder.llm.openai_provider import OpenAIProvider
 
@@ -35,9 +39,8 @@ def make_provider(config: LLMConfig, ledger: Ledger) -> ChatProvider:
         from evolcoder.llm.replay import ReplayProvider
 
         return ReplayProvider(ledger)
-    from evolcoder.llm.dry_run import DryRunProvider
-
-    return DryRunProvider()
+    raise ProviderConfigError(f"llm.provider {config.provider!r} needs its provider passed to LLMClient "
+                              "(the evolve stage supplies dry-run); this client builds openai and replay")
 
 
 def estimated_tokens(request: ChatRequest) -> int:

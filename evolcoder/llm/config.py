@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import ClassVar, Literal
 
 from evolcoder.config import check
 
@@ -16,7 +16,14 @@ DEFAULT_PRICES: dict[str, dict[str, float]] = {
 
 @dataclass
 class LLMConfig:
-    """Provider settings. `api_key_env: null` sends no key (local servers that take none)."""
+    """Provider settings. `api_key_env: null` sends no key (local servers that take none).
+
+    The `RUNTIME` fields change how fast calls go, not their answers: params files set them
+    under `runtime.llm` (and `runtime.generate.server`), which no stage hashes.
+    """
+
+    RUNTIME: ClassVar[tuple[str, ...]] = ("concurrency", "requests_per_minute", "tokens_per_minute", "max_retries",
+                                          "backoff_base_s", "backoff_max_s", "timeout_s")
 
     provider: Literal["openai", "dry-run", "replay"] = "dry-run"
     model: str = "gpt-3.5-turbo"

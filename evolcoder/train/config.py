@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import ClassVar, Literal
 
 from evolcoder.config import check
 
@@ -48,7 +48,13 @@ class ModelConfig:
 
 @dataclass
 class TrainConfig:
-    """The fine-tuning recipe. global_batch_size = per_device_batch_size x accumulation x ranks."""
+    """The fine-tuning recipe. global_batch_size = per_device_batch_size x accumulation x ranks.
+
+    `RUNTIME` fields (params: `runtime.train`) decide where checkpoints go and how often, not
+    what is learned; they are left out of the run key, so changing one keeps resume state.
+    """
+
+    RUNTIME: ClassVar[tuple[str, ...]] = ("logging_steps", "save_steps", "save_total_limit", "work_dir")
 
     deepspeed_config: str = "configs/deepspeed/zero3.json"
     num_processes: int = 1  # ranks per node

@@ -19,12 +19,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from evolcoder.config import ConfigError
+from evolcoder.config import ConfigError, recipe
 from evolcoder.errors import EvolcoderError
 from evolcoder.jsonl import read_jsonl, write_json
+from evolcoder.templates import example_texts
 from evolcoder.train.config import ModelConfig, TrainConfig
 from evolcoder.train.model import build_scratch_model, train_tokenizer
-from evolcoder.train.tokenize import example_texts
 from evolcoder.train.workdir import last_checkpoint, prepare_run_dir, run_key
 
 METRIC_KEYS = ("final_loss", "best_loss", "steps", "tokens_seen", "tokens_per_s", "padding_efficiency",
@@ -46,8 +46,7 @@ class RunPaths:
 def run_training(model_cfg: ModelConfig, train_cfg: TrainConfig, paths: RunPaths) -> dict[str, Any]:
     """Train (resuming this run's last checkpoint if any); return the summary the ranks wrote."""
     check_inputs(train_cfg, paths)
-    params = {"model": dataclasses.asdict(model_cfg), "train": dataclasses.asdict(train_cfg)}
-    del params["train"]["work_dir"]
+    params = {"model": recipe(model_cfg), "train": recipe(train_cfg)}
     key = run_key(params, paths.data, train_cfg.deepspeed_config)
     run_dir = prepare_run_dir(train_cfg.work_dir, key)
     resume = last_checkpoint(run_dir)

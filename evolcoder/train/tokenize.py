@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from evolcoder.templates import alpaca_prompt
+from evolcoder.templates import example_texts
 
 IGNORE_INDEX = -100  # labels the loss skips
 
@@ -26,11 +26,6 @@ class EncodeStats:
     truncated_rows: int = 0  # longer than max_length, cut at the end
     fully_masked_rows: int = 0  # prompt alone filled max_length: no label left, dropped
     dropped_ids: list[str] = field(default_factory=list)
-
-
-def example_texts(record: dict[str, Any]) -> tuple[str, str]:
-    """(prompt, answer) of a training record `{instruction, input, output, ...}`."""
-    return alpaca_prompt(record["instruction"], record.get("input") or ""), record["output"]
 
 
 def encode(prompt_ids: list[int], answer_ids: list[int], eos_id: int, max_length: int) -> Example:

@@ -27,7 +27,7 @@ from tqdm import tqdm
 from evolcoder.data.problems import Problem
 from evolcoder.errors import EvolcoderError
 from evolcoder.jsonl import atomic_open, write_json
-from evolcoder.metrics.oracles import quiet, time_limit
+from evolcoder.evaluation.oracles import quiet, time_limit
 
 INPUT_SETS = ("base", "plus")
 FORMAT_VERSION = 1

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from evolcoder.jsonl import write_json, write_jsonl
-from evolcoder.metrics.evaluate import Evaluation
+from evolcoder.evaluation.evaluate import Evaluation
 
 
 def write_evaluation(evaluation: Evaluation, results_path: str | Path, metrics_path: str | Path) -> None:

@@ -15,19 +15,19 @@ from tqdm import tqdm
 from evolcoder.data.problems import Problem
 from evolcoder.errors import EvolcoderError
 from evolcoder.exec import Job, Limits, Outcome, Sandbox
-from evolcoder.metrics.cache import ResultsCache, job_key
-from evolcoder.metrics.config import EvaluateConfig
-from evolcoder.metrics.oracles import COMPARE_CHECK, pack
-from evolcoder.metrics.passk import pass_at_k
-from evolcoder.metrics.programs import candidate_program, test_program
-from evolcoder.metrics.references import (
+from evolcoder.evaluation.cache import ResultsCache, job_key
+from evolcoder.evaluation.config import EvaluateConfig
+from evolcoder.evaluation.oracles import COMPARE_CHECK, pack
+from evolcoder.evaluation.passk import pass_at_k
+from evolcoder.evaluation.programs import candidate_program, test_program
+from evolcoder.evaluation.references import (
     INPUT_SETS,
     Reference,
     evalplus_dataset,
     load_references,
     problem_inputs,
 )
-from evolcoder.metrics.samples import Sample, check_coverage
+from evolcoder.evaluation.samples import Sample, check_coverage
 
 # Expected outputs of an input set up to this size travel with each job; larger ones are
 # read by the sample's check from the reference file (MBPP+ has one task of 1 GB).

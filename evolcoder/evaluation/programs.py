@@ -10,8 +10,8 @@ EvalPlus benchmarks run the program, then compare outputs (see `oracles`).
 from __future__ import annotations
 
 from evolcoder.data.problems import Problem
-from evolcoder.metrics.extract import extract_code
-from evolcoder.metrics.samples import Sample
+from evolcoder.evaluation.extract import extract_code
+from evolcoder.evaluation.samples import Sample
 
 
 def candidate_program(problem: Problem, sample: Sample) -> str:

@@ -8,8 +8,8 @@ from pathlib import Path
 
 from evolcoder.data.benchmarks import load_benchmark
 from evolcoder.data.problems import BENCHMARKS
-from evolcoder.metrics.config import EvaluateConfig
-from evolcoder.metrics.samples import read_samples
+from evolcoder.evaluation.config import EvaluateConfig
+from evolcoder.evaluation.samples import read_samples
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -26,8 +26,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     # Imported here so that `evolcoder --help` does not load the sandbox, numpy and evalplus.
-    from evolcoder.metrics.evaluate import evaluate
-    from evolcoder.metrics.output import format_table, write_evaluation
+    from evolcoder.evaluation.evaluate import evaluate
+    from evolcoder.evaluation.output import format_table, write_evaluation
 
     try:
         config = EvaluateConfig(workers=args.workers, timeout_s=args.timeout, cache=not args.no_cache)

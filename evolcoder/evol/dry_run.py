@@ -14,7 +14,7 @@ import re
 
 from evolcoder.evol.prompts import parse_equality_prompt, parse_evolution_prompt
 from evolcoder.evol.rewrite import rewrite
-from evolcoder.llm.types import ChatRequest, ChatResult
+from evolcoder.llm import ChatProvider, ChatRequest, ChatResult, Ledger, LLMConfig, make_provider
 
 CHARS_PER_TOKEN = 4
 ANSWER_PROSE = "Here is a Python solution that meets the requirements."
@@ -54,6 +54,11 @@ class DryRunProvider:
         if not reference_answer:
             return NO_REFERENCE
         return f"{ANSWER_PROSE}\n\n```python\n{code_of(reference_answer)}\n```"
+
+
+def teacher_provider(config: LLMConfig, ledger: Ledger) -> ChatProvider:
+    """The provider `llm.provider` names, dry-run included, for the evolve stage's client."""
+    return DryRunProvider() if config.provider == "dry-run" else make_provider(config, ledger)
 
 
 def code_of(answer: str) -> str:

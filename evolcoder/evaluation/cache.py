@@ -33,9 +33,9 @@ def harness_digest() -> str:
     import numpy
 
     import evolcoder.exec
-    import evolcoder.metrics.oracles
+    import evolcoder.evaluation.oracles
 
-    sources = sorted(Path(evolcoder.exec.__file__).parent.glob("*.py")) + [Path(evolcoder.metrics.oracles.__file__)]
+    sources = sorted(Path(evolcoder.exec.__file__).parent.glob("*.py")) + [Path(evolcoder.evaluation.oracles.__file__)]
     digest = hashlib.sha256(f"{HARNESS_VERSION}|{sys.version}|{evalplus.__version__}|{numpy.__version__}".encode())
     for path in sources:
         digest.update(path.name.encode() + b"\0" + path.read_bytes())

