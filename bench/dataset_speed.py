@@ -20,7 +20,8 @@ import sys
 import time
 from pathlib import Path
 
-from evolcoder.data.decontam import BenchmarkIndex, BenchmarkSource, content_words, load_problems, ngrams, problem_texts
+from evolcoder.benchmarks import BenchmarkSource, spec_of
+from evolcoder.data.decontam import BenchmarkIndex, content_words, load_problems, ngrams
 from evolcoder.data.dedupe import DedupeConfig, find_duplicates
 
 SHARED = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
@@ -48,12 +49,12 @@ def make_rows(n: int, problems: list) -> list[dict]:
     rows = [variant(sample[i % len(sample)], rng, i // len(sample)) for i in range(n)]
     for i in rng.sample(range(n), n // 100):
         p = rng.choice(problems)
-        rows[i] = {"instruction": p.prompt or p.text, "input": "", "output": p.reference_program()}
+        rows[i] = {"instruction": p.prompt or p.text, "input": "", "output": p.reference}
     return rows
 
 
 def naive_decontam(rows: list[dict], problems: list, n: int) -> int:
-    tasks = [set(ngrams(content_words("\n".join(problem_texts(p))), n)) for p in problems]
+    tasks = [set(ngrams(content_words("\n".join(spec_of(p).decontam_texts(p))), n)) for p in problems]
     hits = 0
     for row in rows:
         grams = set(ngrams(content_words("\n".join(row.values())), n))

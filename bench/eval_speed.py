@@ -32,7 +32,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "tests"))  # the reference harnesses live with the tests
 
-from evolcoder.data.benchmarks import load_benchmark  # noqa: E402
+from evolcoder.benchmarks import load_benchmark  # noqa: E402
 from evolcoder.jsonl import read_jsonl, write_jsonl  # noqa: E402
 from evolcoder.evaluation.config import EvaluateConfig  # noqa: E402
 from evolcoder.evaluation.evaluate import evaluate  # noqa: E402
@@ -93,7 +93,7 @@ def mbpp_subset(workdir: Path, n_tasks: int) -> tuple[Path, Path]:
     write_jsonl(dataset, rows)
     samples = []
     for p in load_benchmark("mbppplus", str(dataset)):
-        code, ep = p.reference_program(), p.entry_point
+        code, ep = p.reference, p.entry_point
         known = {repr(tuple(i)) for i in problem_inputs(p)["base"]}
         samples += [
             {"task_id": p.task_id, "solution": code},

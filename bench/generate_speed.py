@@ -24,7 +24,7 @@ import torch
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests"))
 
-from evolcoder.data.benchmarks import load_benchmark
+from evolcoder.benchmarks import load_benchmark
 from evolcoder.gen.config import GenerateConfig
 from evolcoder.gen.hf_backend import TransformersBackend
 from evolcoder.gen.runner import make_jobs, shard_jobs

@@ -7,29 +7,45 @@ files are fractions; the report prints percentages, as the paper does.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from evolcoder.benchmarks import all_benchmarks
 from evolcoder.config import check
 
-# (column, [(benchmark, metric key) tried in order]) in the seed's table order.
-COLUMNS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
-    ("HumanEval", (("humaneval", "pass@1"), ("humanevalplus", "pass@1"))),
-    ("HumanEval+", (("humanevalplus", "plus_pass@1"),)),
-    ("MBPP", (("mbpp", "pass@1"),)),
-    ("MBPP+", (("mbppplus", "plus_pass@1"),)),
-)
-
-# Published pass@1 (%) of WizardCoder-15B-V1.0; None where the source gives none.
-PUBLISHED: tuple[tuple[str, tuple[float | None, ...], str], ...] = (
-    ("WizardCoder-15B-V1.0, paper (T=0.2, n=20)", (57.3, None, 51.8, None),
+# The published rows of the table: (id, label, source). Each benchmark's module gives its
+# figures by row id (`Column.published`).
+PUBLISHED_ROWS: tuple[tuple[str, str, str], ...] = (
+    ("paper", "WizardCoder-15B-V1.0, paper (T=0.2, n=20)",
      "arXiv 2306.08568, Table 1: pass@1 estimated from 20 samples at temperature 0.2, top_p 0.95; "
      "MBPP on its 500 test tasks"),
-    ("WizardCoder-15B-V1.0, greedy (seed table)", (59.8, 52.4, None, None),
+    ("greedy", "WizardCoder-15B-V1.0, greedy (seed table)",
      "WizardCoder's README table (the 33B-V1.1 release): greedy decoding, single blank-line prompt; "
      "its `humaneval.59.8.gen` outputs are in shared/data"),
 )
+
+
+@dataclass(frozen=True)
+class TableColumn:
+    """A column of the table: which (benchmark, metric) fill it, tried in order, and its published figures."""
+
+    name: str
+    sources: tuple[tuple[str, str], ...]
+    published: Mapping[str, float]
+
+
+def table_columns(enabled: Iterable[str]) -> list[TableColumn]:
+    """The columns in registry order: the seed table's, and those an enabled benchmark fills."""
+    enabled = set(enabled)
+    pairs = [(b, c) for b in all_benchmarks() for c in b.columns]
+    columns = []
+    for name in dict.fromkeys(c.name for _, c in pairs):
+        mine = [(b, c) for b, c in pairs if c.name == name]
+        if any(c.seed_table or b.name in enabled for b, c in mine):
+            published = {row: value for _, c in mine for row, value in c.published.items()}
+            columns.append(TableColumn(name, tuple((b.name, c.metric) for b, c in mine), published))
+    return columns
 
 
 @dataclass
@@ -77,7 +93,7 @@ def dry_run_notice(dataset_metrics: Mapping[str, Any], evolve_metrics: Mapping[s
             "These figures check the wiring of the pipeline; they say nothing about the recipe.")
 
 
-def column_value(metrics: Mapping[str, Mapping[str, Any]], sources: tuple[tuple[str, str], ...]) -> float | None:
+def column_value(metrics: Mapping[str, Mapping[str, Any]], sources: Iterable[tuple[str, str]]) -> float | None:
     """The first available figure for a column, in percent."""
     for benchmark, key in sources:
         if key in metrics.get(benchmark, {}):
@@ -108,7 +124,7 @@ def render_report(config: ReportConfig, metrics: Mapping[str, Mapping[str, Any]]
     lines += ["Scores are pass@1 in percent. Our HumanEval+/MBPP+ columns are EvalPlus's plus tests "
               "(`plus_pass@1`); '-' is a figure not run here or not published.", ""]
     lines += ["## Sources of the published figures", ""]
-    lines += [f"- **{label}**: {note}." for label, _, note in PUBLISHED] + [""]
+    lines += [f"- **{label}**: {note}." for _, label, note in PUBLISHED_ROWS] + [""]
     lines += ["## What produced our figures", "", "| benchmark | tasks | samples | " + " | ".join(_ks(metrics))
               + " | model md5 | training set md5 |", "|" + " --- |" * (5 + len(_ks(metrics)))]
     for benchmark, values in metrics.items():
@@ -123,9 +139,11 @@ def render_report(config: ReportConfig, metrics: Mapping[str, Mapping[str, Any]]
 
 
 def _table(config: ReportConfig, metrics: Mapping[str, Mapping[str, Any]]) -> list[str]:
-    header = ["Model", *(name for name, _ in COLUMNS)]
-    ours = [f"**{config.model_label}**", *(_pct(column_value(metrics, src), scale=1) for _, src in COLUMNS)]
-    rows = [ours] + [[label, *(_pct(v, scale=1) for v in values)] for label, values, _ in PUBLISHED]
+    columns = table_columns(metrics)
+    header = ["Model", *(c.name for c in columns)]
+    ours = [f"**{config.model_label}**", *(_pct(column_value(metrics, c.sources), scale=1) for c in columns)]
+    rows = [ours] + [[label, *(_pct(c.published.get(row), scale=1) for c in columns)]
+                     for row, label, _ in PUBLISHED_ROWS]
     return ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)] + ["| " + " | ".join(r) + " |" for r in rows]
 
 

@@ -8,10 +8,7 @@ later scripts added a second one, which is a different prompt from the one it tr
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from evolcoder.data.problems import Problem
+from typing import Any
 
 PROMPT_NO_INPUT = (
     "Below is an instruction that describes a task. "
@@ -37,36 +34,6 @@ def alpaca_prompt(instruction: str, input: str = "") -> str:
 def example_texts(record: Mapping[str, Any]) -> tuple[str, str]:
     """(prompt, answer) of a training record `{instruction, input, output, ...}`."""
     return alpaca_prompt(record["instruction"], record.get("input") or ""), record["output"]
-
-
-def humaneval_prompt(problem: Problem, tabs: bool = False) -> str:
-    """WizardCoder's HumanEval prompt; `tabs` reproduces its four-spaces-to-tab rewrite."""
-    text = problem.prompt.replace("    ", "\t") if tabs else problem.prompt
-    return alpaca_prompt(CODE_TASK_PREFIX + text)
-
-
-def mbpp_prompt(problem: Problem) -> str:
-    """WizardCoder's MBPP prompt: the task text, then 'Test examples:' and each assert."""
-    body = f"\n{problem.text}\nTest examples:" + "".join(f"\n{t}" for t in problem.test_list)
-    return alpaca_prompt(CODE_TASK_PREFIX + body)
-
-
-def mbppplus_prompt(problem: Problem) -> str:
-    """EvalPlus's MBPP+ prompt: the task docstring with its first assertion."""
-    first_assert = problem.assertion.strip().split("\n")[0]
-    body = f'"""\n{problem.text.strip()}\n{first_assert}\n"""\n'
-    return alpaca_prompt(CODE_TASK_PREFIX + body)
-
-
-def benchmark_prompt(benchmark: str, problem: Problem, tabs: bool = False) -> str:
-    """The generation prompt for a problem of `benchmark`."""
-    if benchmark in ("humaneval", "humanevalplus"):
-        return humaneval_prompt(problem, tabs=tabs)
-    if benchmark == "mbpp":
-        return mbpp_prompt(problem)
-    if benchmark == "mbppplus":
-        return mbppplus_prompt(problem)
-    raise ValueError(f"unknown benchmark {benchmark!r}")
 
 
 def response_of(text: str) -> str:

@@ -6,7 +6,7 @@ environment never passes for a weak model.
 """
 
 from evolcoder.config import load_section
-from evolcoder.data.benchmarks import load_enabled_benchmark
+from evolcoder.benchmarks import load_enabled_benchmark
 from evolcoder.evaluation.config import EvaluateConfig
 from evolcoder.evaluation.evaluate import check_references, evaluate
 from evolcoder.evaluation.output import format_table, write_evaluation

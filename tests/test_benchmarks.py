@@ -7,8 +7,7 @@ import sys
 import pytest
 
 from conftest import REPO_ROOT, shared_file
-from evolcoder.data.benchmarks import BenchmarkUnavailable, load_benchmark, load_enabled_benchmark
-from evolcoder.data.problems import normalize_task_id
+from evolcoder.benchmarks import BenchmarkUnavailable, get, load_benchmark, load_enabled_benchmark, names
 from evolcoder.errors import EvolcoderError
 from evolcoder.jsonl import InputError
 
@@ -19,7 +18,7 @@ def test_humaneval_from_the_package():
     first = problems[0]
     assert first.task_id == "HumanEval/0" and first.entry_point == "has_close_elements"
     assert "def check(candidate)" in first.test
-    assert first.reference_program().startswith(first.prompt)
+    assert first.reference.startswith(first.prompt)
 
 
 @pytest.mark.parametrize("name", ["mbpp_test.jsonl", "mbpp.jsonl"])
@@ -47,8 +46,8 @@ def test_humanevalplus_local_file_in_evalplus_format(tmp_path):
     path = tmp_path / "he.jsonl"
     path.write_text(json.dumps(row) + "\n")
     (problem,) = load_benchmark("humanevalplus", str(path))
-    assert problem.benchmark == "humanevalplus" and problem.is_evalplus
-    assert problem.reference_program() == "def f(x):\n    return x\n"
+    assert problem.benchmark == "humanevalplus" and get(problem.benchmark).compares_outputs
+    assert problem.reference == "def f(x):\n    return x\n"
 
 
 def test_mbpp_local_ids_in_evalplus_spelling_load_and_a_missing_id_is_named(tmp_path):
@@ -81,7 +80,7 @@ def test_unknown_benchmark():
 
 @pytest.mark.parametrize("raw", [11, "11", "Mbpp/11", "MBPP/11"])
 def test_mbpp_task_ids_normalised(raw):
-    assert normalize_task_id("mbpp", raw) == "Mbpp/11"
+    assert get("mbpp").task_id(raw) == "Mbpp/11"
 
 
 def test_enabled_benchmark_loads_from_its_params_source(tmp_path):
@@ -97,3 +96,27 @@ def test_per_benchmark_stage_without_its_argument_says_how_to_call_it(stage):
     done = subprocess.run([sys.executable, "-m", f"stages.{stage}"], cwd=REPO_ROOT, capture_output=True, text=True)
     assert done.returncode == 1 and "Traceback" not in done.stderr
     assert f"usage: python -m stages.{stage} <benchmark>" in done.stderr
+
+
+def test_mbpp_valid_is_the_90_validation_tasks(shared_data):
+    problems = load_benchmark("mbpp_valid", str(shared_file("mbpp.jsonl")))
+    assert [p.task_id for p in problems] == [f"Mbpp/{i}" for i in range(511, 601)]
+    mbpp = get("mbpp")
+    assert get("mbpp_valid").prompt(problems[0]) == mbpp.prompt(problems[0])
+    assert get("mbpp_valid").test_program(problems[0], "x = 1") == mbpp.test_program(problems[0], "x = 1")
+
+
+def test_the_registry_holds_each_benchmark_in_table_order():
+    assert names()[:5] == ["humaneval", "humanevalplus", "mbpp", "mbppplus", "mbpp_valid"]
+    with pytest.raises(ValueError, match="unknown benchmark 'apps'; choose one of humaneval, "):
+        get("apps")
+
+
+@pytest.mark.parametrize("name", ["humaneval", "mbpp", "mbpp_valid"])
+def test_every_canonical_program_passes_its_own_test_program(shared_data, name, tmp_path):
+    from evolcoder.evaluation.config import EvaluateConfig
+    from evolcoder.evaluation.evaluate import check_references
+
+    path = None if name == "humaneval" else str(shared_file("mbpp.jsonl"))
+    problems = load_benchmark(name, path)[:20]
+    check_references(problems, EvaluateConfig(workers=2, cache=False, cache_dir=str(tmp_path)))

@@ -74,10 +74,10 @@ def test_every_seed_answer_passes_its_test():
 
 
 def test_no_instruction_repeats_humaneval_prompt_text(seeds):
-    from evolcoder.data.benchmarks import load_humaneval
+    from evolcoder.benchmarks import load_benchmark
 
     prompt_runs = set()
-    for problem in load_humaneval():
+    for problem in load_benchmark("humaneval"):
         prompt_runs |= word_runs(problem.prompt, SHARED_RUN)
     for index, row in enumerate(seeds):
         shared = word_runs(row["instruction"], SHARED_RUN) & prompt_runs

@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from evolcoder.data.benchmarks import load_humaneval
+from evolcoder.benchmarks import load_benchmark
 from evolcoder.jsonl import read_jsonl, write_jsonl
 
 REPO = Path(__file__).resolve().parent.parent
@@ -31,7 +31,7 @@ def run_stage(workdir: Path) -> subprocess.CompletedProcess:
 
 
 def project(tmp_path: Path, params: str) -> Path:
-    he0 = load_humaneval()[0]
+    he0 = load_benchmark("humaneval")[0]
     (tmp_path / "params.yaml").write_text(params)
     write_jsonl(tmp_path / "data/seed/seed.jsonl", [
         {"id": "a", "instruction": "Reverse a string.", "input": "", "output": "def rev(s):\n    return s[::-1]", "source": "t"},

@@ -13,7 +13,7 @@ from evolcoder.data.dataset import DatasetConfig, build_dataset, read_rows
 from evolcoder.data.decontam import (BenchmarkIndex, BenchmarkSource, DecontamConfig, DecontamError,
                                      content_words, load_problems, signatures)
 from evolcoder.data.filters import token_counter
-from evolcoder.data.problems import Problem
+from evolcoder.benchmarks import Problem
 from evolcoder.data.seed import record_id
 from evolcoder.jsonl import write_jsonl
 from evolcoder.templates import CODE_TASK_PREFIX
@@ -83,7 +83,7 @@ def test_planted_benchmark_problems_are_removed_and_attributed(tmp_path):
     for p in problems:
         if p.benchmark == "humaneval":
             verbatim = (CODE_TASK_PREFIX + p.prompt, "", p.canonical_solution)
-            evolved.append(_evolved(root, p.task_id, "Implement this:\n" + reword(p.prompt), p.reference_program()))
+            evolved.append(_evolved(root, p.task_id, "Implement this:\n" + reword(p.prompt), p.reference))
         elif p.benchmark == "mbpp":
             verbatim = (p.text, "\n".join(p.test_list), p.canonical_solution)
             evolved.append(_evolved(root, p.task_id, reword(p.text), p.canonical_solution))

@@ -10,7 +10,7 @@ import pytest
 from conftest import REPO_ROOT, shared_file
 
 from evolcoder.cli import main
-from evolcoder.data.benchmarks import load_benchmark
+from evolcoder.benchmarks import load_benchmark
 from evolcoder.exec import Sandbox
 from evolcoder.jsonl import read_jsonl, write_jsonl
 from evolcoder.evaluation.config import EvaluateConfig

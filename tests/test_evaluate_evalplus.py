@@ -8,7 +8,7 @@ import pickle
 import pytest
 from conftest import shared_file
 
-from evolcoder.data.benchmarks import load_benchmark
+from evolcoder.benchmarks import load_benchmark
 from evolcoder.evaluation.config import EvaluateConfig
 from evolcoder.evaluation.evaluate import evaluate
 from evolcoder.evaluation.oracles import compare_outputs, pack
@@ -97,7 +97,7 @@ def test_humanevalplus_reports_base_and_plus(tmp_path):
 
 def _variants(problem) -> list[str]:
     """The canonical solution, a wrong one, and one that only knows the base inputs' answers."""
-    canonical = problem.reference_program()
+    canonical = problem.reference
     ep = problem.entry_point
     wrong = (f"{canonical}\n_right = {ep}\ndef {ep}(*args):\n    out = _right(*args)\n"
              "    return [out] if not isinstance(out, list) else out[::-1] + [0]\n")
@@ -129,7 +129,7 @@ def test_mbppplus_base_and_plus_equal_evalplus(tmp_path):
         expected = {}
         for name in ("base", "plus"):
             expected[name], expected[f"{name}_time"] = trusted_exec(
-                p.reference_program(), inputs[name], p.entry_point, record_time=True,
+                p.reference, inputs[name], p.entry_point, record_time=True,
                 output_not_none=p.entry_point in MBPP_OUTPUT_NOT_NONE_TASKS)
         result = check_correctness("mbpp", sample.sample, row, sample.text, expected, fast_check=True)
         theirs.append((result["base"][0] == "pass", result["base"][0] == result["plus"][0] == "pass"))

@@ -7,7 +7,7 @@ import json
 import pytest
 from conftest import shared_file
 
-from evolcoder.data.benchmarks import load_benchmark
+from evolcoder.benchmarks import load_benchmark
 from evolcoder.jsonl import read_jsonl, write_jsonl
 from evolcoder.evaluation.config import EvaluateConfig
 from evolcoder.evaluation.evaluate import evaluate

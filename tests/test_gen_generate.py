@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from evolcoder.config import ConfigError
-from evolcoder.data.benchmarks import load_benchmark
+from evolcoder.benchmarks import load_benchmark
 from evolcoder.errors import EvolcoderError
 from evolcoder.gen.config import GenerateConfig
 from evolcoder.gen.runner import generate_benchmark, make_jobs, prepare_work_dir, run_shard, shard_files

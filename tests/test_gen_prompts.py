@@ -5,9 +5,10 @@ import json
 import pytest
 
 from conftest import shared_file
-from evolcoder.data.benchmarks import load_benchmark
-from evolcoder.data.problems import Problem
-from evolcoder.templates import alpaca_prompt, benchmark_prompt
+from evolcoder.benchmarks import load_benchmark
+from evolcoder.benchmarks import Problem
+from evolcoder.benchmarks import get
+from evolcoder.templates import alpaca_prompt
 
 HEADER = ("Below is an instruction that describes a task. "
           "Write a response that appropriately completes the request.\n\n")
@@ -28,8 +29,8 @@ def test_humaneval_prompt_with_and_without_tabs():
     problem = Problem(benchmark="humaneval", task_id="HumanEval/0", entry_point="f",
                       prompt='def f(x):\n    """Twice x."""\n')
     body = "### Instruction:\nCreate a Python script for this problem:\n{}\n\n### Response:"
-    assert benchmark_prompt("humaneval", problem) == HEADER + body.format('def f(x):\n    """Twice x."""\n')
-    assert benchmark_prompt("humaneval", problem, tabs=True) == HEADER + body.format('def f(x):\n\t"""Twice x."""\n')
+    assert get("humaneval").prompt(problem) == HEADER + body.format('def f(x):\n    """Twice x."""\n')
+    assert get("humaneval").prompt(problem, tabs=True) == HEADER + body.format('def f(x):\n\t"""Twice x."""\n')
 
 
 def _decoded_as_wizardcoder(prompt: str) -> str:
@@ -48,21 +49,21 @@ def test_humaneval_prompt_reproduces_wizardcoder_15b_published_outputs_for_all_1
     assert len(rows) == len(problems) == 164
     for row in rows:
         seen = row["all_code"][:row["all_code"].index("### Response:") + len("### Response:")]
-        ours = benchmark_prompt("humaneval", problems[row["task_id"]], tabs=True)
+        ours = get("humaneval").prompt(problems[row["task_id"]], tabs=True)
         assert _decoded_as_wizardcoder(ours) == seen, row["task_id"]
 
 
 def test_mbpp_prompt_lists_the_task_then_its_test_examples():
     problem = Problem(benchmark="mbpp", task_id="Mbpp/11", entry_point="remove_Occ",
                       text="Write a function.", test_list=('assert f(1) == 2', 'assert f(2) == 3'))
-    assert benchmark_prompt("mbpp", problem) == HEADER + (
+    assert get("mbpp").prompt(problem) == HEADER + (
         "### Instruction:\nCreate a Python script for this problem:\n\nWrite a function.\nTest examples:\n"
         "assert f(1) == 2\nassert f(2) == 3\n\n### Response:")
 
 
 def test_mbpp_prompt_of_the_first_real_test_task():
     problem = load_benchmark("mbpp", str(shared_file("mbpp_test.jsonl")))[0]
-    assert benchmark_prompt("mbpp", problem) == HEADER + (
+    assert get("mbpp").prompt(problem) == HEADER + (
         "### Instruction:\nCreate a Python script for this problem:\n\n"
         "Write a python function to remove first and last occurrence of a given character from the string.\n"
         "Test examples:\n"
@@ -72,7 +73,7 @@ def test_mbpp_prompt_of_the_first_real_test_task():
 
 def test_mbppplus_prompt_is_evalplus_docstring_with_its_first_assertion():
     problem = load_benchmark("mbppplus", str(shared_file("mbppplus_399.jsonl")))[0]
-    assert benchmark_prompt("mbppplus", problem) == HEADER + (
+    assert get("mbppplus").prompt(problem) == HEADER + (
         '### Instruction:\nCreate a Python script for this problem:\n"""\n'
         "Write a function to find the shared elements from the given two lists.\n"
         "assert similar_elements((3, 4, 5, 6),(5, 7, 4, 10)) == (4, 5)\n"
@@ -81,4 +82,4 @@ def test_mbppplus_prompt_is_evalplus_docstring_with_its_first_assertion():
 
 def test_unknown_benchmark_is_refused():
     with pytest.raises(ValueError, match="unknown benchmark 'apps'"):
-        benchmark_prompt("apps", Problem(benchmark="apps", task_id="x", entry_point="f"))
+        get("apps").prompt(Problem(benchmark="apps", task_id="x", entry_point="f"))

@@ -1,10 +1,6 @@
 """The whole pipeline, `dvc repro` in a fresh copy of the repository with a smaller profile."""
 
 import json
-import os
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -12,8 +8,8 @@ from ruamel.yaml import YAML
 
 from conftest import SHARED_DATA
 from evolcoder.config import read_yaml
+from repo_copy import commit_all, copy_repo, dvc
 
-REPO = Path(__file__).resolve().parent.parent
 N_TASKS = 10
 MBPP_TEST = SHARED_DATA / "mbpp_test.jsonl"
 OVERRIDES = {
@@ -24,21 +20,6 @@ OVERRIDES = {
     ("generate", "max_new_tokens"): 32,
     ("benchmarks", "humaneval", "path"): "humaneval_10.jsonl",
 }
-
-
-def _git(cwd: Path, *args: str) -> str:
-    return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True).stdout
-
-
-def _copy_repo(dest: Path) -> None:
-    """Tracked and untracked-but-not-ignored files, as a fresh clone would hold them, committed."""
-    for name in _git(REPO, "ls-files", "-co", "--exclude-standard").splitlines():
-        if (REPO / name).is_file():
-            (dest / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(REPO / name, dest / name)
-    _git(dest, "init", "-q")
-    _git(dest, "add", "-A")
-    _git(dest, "-c", "user.name=e2e", "-c", "user.email=e2e@localhost", "commit", "-qm", "copy")
 
 
 def _smaller_profile(dest: Path) -> None:
@@ -58,13 +39,6 @@ def _smaller_profile(dest: Path) -> None:
     YAML().dump(params, dest / "params.yaml")
 
 
-def _dvc(dest: Path, *args: str) -> str:
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
-    done = subprocess.run(["dvc", *args], cwd=dest, env=env, capture_output=True, text=True, timeout=1500)
-    assert done.returncode == 0, f"dvc {' '.join(args)} failed:\n{done.stdout[-4000:]}\n{done.stderr[-4000:]}"
-    return done.stdout
-
-
 def _rows(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
@@ -73,9 +47,9 @@ def _rows(path: Path) -> list[dict]:
 def pipeline(tmp_path_factory) -> Path:
     """A copy of the repository with the smaller profile, after one `dvc repro`."""
     dest = tmp_path_factory.mktemp("e2e") / "repo"
-    _copy_repo(dest)
+    copy_repo(dest)
     _smaller_profile(dest)
-    _dvc(dest, "repro")
+    dvc(dest, "repro")
     return dest
 
 
@@ -111,23 +85,22 @@ def test_mbpp_runs_when_its_path_is_set(pipeline):
 
 @pytest.mark.slow
 def test_second_repro_does_nothing(pipeline):
-    assert "Running stage" not in _dvc(pipeline, "repro")
-    assert "up to date" in _dvc(pipeline, "status")
+    assert "Running stage" not in dvc(pipeline, "repro")
+    assert "up to date" in dvc(pipeline, "status")
 
 
 @pytest.mark.slow
 def test_exp_run_with_a_new_lr_reruns_train_and_after(pipeline):
-    _git(pipeline, "add", "-A")
-    _git(pipeline, "-c", "user.name=e2e", "-c", "user.email=e2e@localhost", "commit", "-qm", "repro")
-    out = _dvc(pipeline, "exp", "run", "-S", "train.lr=2e-5")
+    commit_all(pipeline, "repro")
+    out = dvc(pipeline, "exp", "run", "-S", "train.lr=2e-5")
     ran = {line.split("'")[1] for line in out.splitlines() if line.startswith("Running stage")}
     assert {"train", "generate@humaneval", "evaluate@humaneval", "report"} <= ran
     assert not ran & {"seed", "evolve", "dataset"}
-    shown = json.loads(_dvc(pipeline, "exp", "show", "--json"))
+    shown = json.loads(dvc(pipeline, "exp", "show", "--json"))
     lrs = [exp["data"]["params"]["params.yaml"]["data"]["train"]["lr"]
            for commit in shown for exp in [commit, *[e["revs"][0] for e in commit.get("experiments") or []]]
            if exp.get("data")]
     assert 2e-5 in lrs and all(isinstance(lr, float) for lr in lrs)
-    assert "pass@1" in _dvc(pipeline, "metrics", "diff", "HEAD", "--all")
-    _dvc(pipeline, "plots", "show", "-o", "plots_out")
+    assert "pass@1" in dvc(pipeline, "metrics", "diff", "HEAD", "--all")
+    dvc(pipeline, "plots", "show", "-o", "plots_out")
     assert (pipeline / "plots_out/index.html").is_file()

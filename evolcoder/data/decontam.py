@@ -23,8 +23,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from evolcoder.config import check
-from evolcoder.data.benchmarks import BenchmarkSource, BenchmarkUnavailable, load_benchmark
-from evolcoder.data.problems import BENCHMARKS, Problem
+from evolcoder.benchmarks import BenchmarkSource, BenchmarkUnavailable, Problem, load_benchmark, names, spec_of
 from evolcoder.errors import EvolcoderError
 
 _WORD = re.compile(r"\w+")
@@ -52,8 +51,8 @@ class DecontamConfig:
 
     def __post_init__(self) -> None:
         check(self.ngram >= 3, "dataset.decontam.ngram", f"must be at least 3, got {self.ngram}")
-        unknown = sorted(set(self.benchmarks) - set(BENCHMARKS))
-        check(not unknown, "dataset.decontam.benchmarks", f"unknown {unknown}; choose from {list(BENCHMARKS)}")
+        unknown = sorted(set(self.benchmarks) - set(names()))
+        check(not unknown, "dataset.decontam.benchmarks", f"unknown {unknown}; choose from {names()}")
 
 
 @dataclass(frozen=True)
@@ -122,7 +121,7 @@ class BenchmarkIndex:
 
     def _add(self, problem: Problem) -> None:
         task = (problem.benchmark, problem.task_id)
-        self._texts[task] = text = "\n".join(problem_texts(problem))
+        self._texts[task] = text = "\n".join(spec_of(problem).decontam_texts(problem))
         self._order.setdefault(task, len(self._order))
         grams = set(ngrams(content_words(text), self.ngram))
         short = content_words(problem.text)
@@ -131,7 +130,7 @@ class BenchmarkIndex:
             self._lengths.add(len(short))
         for gram in grams:
             self._ngrams[gram].append(task)
-        for name, key in signatures(problem.reference_program()):
+        for name, key in signatures(problem.reference):
             if name == problem.entry_point:
                 self._signatures[key].append(task)
 
@@ -174,14 +173,6 @@ class BenchmarkIndex:
             return len(row.intersection(ngrams(_RAW_TOKEN.findall(self._texts[task]), self.ngram)))
 
         return max(tied, key=overlap)  # max keeps the first of equals
-
-
-def problem_texts(problem: Problem) -> list[str]:
-    """The parts of a problem a training row must not contain: its task text, MBPP's asserts,
-    MBPP+'s assertion and the reference program (for HumanEval, prompt and solution).
-    HumanEval's `check` code is left out: its words are boilerplate that tasks share (88 of
-    them share "check some edge cases that are easy to work out by hand")."""
-    return [problem.text, "\n".join(problem.test_list), problem.assertion, problem.reference_program()]
 
 
 def ngrams(words: Sequence[str], n: int) -> Iterable[str]:

@@ -6,14 +6,13 @@ import argparse
 import sys
 from pathlib import Path
 
-from evolcoder.data.benchmarks import load_benchmark
-from evolcoder.data.problems import BENCHMARKS
+from evolcoder.benchmarks import load_benchmark, names
 from evolcoder.evaluation.config import EvaluateConfig
 from evolcoder.evaluation.samples import read_samples
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--benchmark", required=True, choices=BENCHMARKS)
+    parser.add_argument("--benchmark", required=True, choices=names())
     parser.add_argument("--samples", required=True, type=Path, help="JSONL: task_id and completion|solution|response")
     parser.add_argument("--problems", type=Path, help="benchmark JSONL (default: the benchmark's own source)")
     parser.add_argument("--workers", type=int, help="sandbox worker processes (default: all cores)")

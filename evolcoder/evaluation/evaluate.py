@@ -12,7 +12,7 @@ from typing import Any
 
 from tqdm import tqdm
 
-from evolcoder.data.problems import Problem
+from evolcoder.benchmarks import Problem, spec_of
 from evolcoder.errors import EvolcoderError
 from evolcoder.exec import Job, Limits, Outcome, Sandbox
 from evolcoder.evaluation.cache import ResultsCache, job_key
@@ -23,7 +23,6 @@ from evolcoder.evaluation.programs import candidate_program, test_program
 from evolcoder.evaluation.references import (
     INPUT_SETS,
     Reference,
-    evalplus_dataset,
     load_references,
     problem_inputs,
 )
@@ -101,7 +100,7 @@ def _limits(config: EvaluateConfig, wall_s: float) -> Limits:
 
 def _references(problems: list[Problem], samples: list[Sample], config: EvaluateConfig) -> dict[str, Reference]:
     wanted = {s.task_id for s in samples}
-    evalplus = [p for p in problems if p.is_evalplus and p.task_id in wanted]
+    evalplus = [p for p in problems if spec_of(p).compares_outputs and p.task_id in wanted]
     if not evalplus:
         return {}
     return load_references(evalplus, config.cache_path, config.n_workers, config.reference_timeout_s)
@@ -120,7 +119,7 @@ def _payloads(by_id: dict[str, Problem], references: dict[str, Reference], confi
             set_limit = min(config.max_set_time_s, sum(limits)) + 1
             sets[name] = {"inputs": inputs[name], "time_limits": limits, "set_limit": set_limit, **_expected(ref, name)}
             wall += set_limit + 1
-        spec = {"dataset": evalplus_dataset(problem), "entry_point": problem.entry_point,
+        spec = {"dataset": spec_of(problem).oracles, "entry_point": problem.entry_point,
                 "atol": problem.atol, "sets": sets}
         payloads[task_id] = ({"payload": pack(spec)}, wall)
     return payloads
@@ -139,7 +138,7 @@ def _expected(ref: Reference, name: str) -> dict[str, Any]:
 
 
 def _job(problem: Problem, code: str, payloads: dict, config: EvaluateConfig) -> Job:
-    if not problem.is_evalplus:
+    if not spec_of(problem).compares_outputs:
         return Job(code=test_program(problem, code), limits=_limits(config, config.timeout_s))
     check_args, wall = payloads[problem.task_id]
     return Job(code=code, check=COMPARE_CHECK, check_args=check_args, limits=_limits(config, wall))
@@ -147,7 +146,7 @@ def _job(problem: Problem, code: str, payloads: dict, config: EvaluateConfig) ->
 
 def _row(problem: Problem, sample: Sample, code: str, outcome: Outcome) -> dict[str, Any]:
     row: dict[str, Any] = {"task_id": sample.task_id, "sample": sample.sample}
-    if problem.is_evalplus:
+    if spec_of(problem).compares_outputs:
         row.update(_evalplus_verdict(outcome))
     else:
         row.update(passed=outcome.passed, verdict=outcome.verdict, detail=outcome.detail)
@@ -174,7 +173,7 @@ class ReferenceCheckFailed(EvolcoderError):
 
 def check_references(problems: list[Problem], config: EvaluateConfig) -> None:
     """Score every canonical solution; raise ReferenceCheckFailed naming those that fail."""
-    samples = [Sample(p.task_id, 0, "solution", p.reference_program()) for p in problems]
+    samples = [Sample(p.task_id, 0, "solution", p.reference) for p in problems]
     failed = [r for r in evaluate(problems, samples, config).rows if not r["passed"]]
     if failed:
         names = "; ".join(f"{r['task_id']} ({r['verdict']}: {r['detail'][:200]})" for r in failed[:10])

@@ -1,8 +1,9 @@
 """Code extraction from raw model responses.
 
 WizardCoder's post-processing (its `process_humaneval.py` / `mbpp_gen.py`): drop `\\r`; take
-the text after the first "```python" up to the next fence; cut at
-`if __name__ == "__main__":` and at `# Example usage` (MBPP also at `# Test examples`). Those
+the text after the first "```python" up to the next fence; cut at the benchmark's markers
+(`Benchmark.cut_markers`: `if __name__ == "__main__":`, `# Example usage`, and for MBPP
+`# Test examples`). Those
 rules decide every response that has a "```python" block, so published numbers reproduce.
 Responses they leave as prose get fallbacks: another fence spelling ("```py", "```Python",
 a bare "```"), a later block when only that one defines the entry point, and for unfenced
@@ -15,15 +16,12 @@ from __future__ import annotations
 import ast
 import re
 
+from evolcoder.benchmarks import get
+
 PY_FENCE = "```python"
 FENCE = "```"
 # "```python" not followed by more of a tag: WizardCoder's rule would leave the "3" of "```python3".
 _PY_FENCE_TAG = re.compile(r"```python(?!\w)")
-MAIN_GUARD = 'if __name__ == "__main__":'
-CUT_MARKERS = {
-    "humaneval": (MAIN_GUARD, "# Example usage"),
-    "mbpp": (MAIN_GUARD, "# Example usage", "# Test examples"),
-}
 _FENCE_LINE = re.compile(r"^[ \t]*```[ \t]*([A-Za-z0-9_+-]*)[ \t]*$", re.MULTILINE)
 _PYTHON_TAGS = {"python", "py", "python3", "py3", ""}
 _CODE_START = re.compile(r"(?:def |class |async def |import |from \S+ import |@)")
@@ -32,11 +30,6 @@ _CODE_LINE = re.compile(
     r"except\b|finally:|with |raise\b|assert\b|pass\b|[)\]}]|[A-Za-z_][\w.]*\(|"
     r"[A-Za-z_][\w.]*(?:\[[^\]\n]*\])?(?:[ \t]*,[ \t]*[A-Za-z_][\w.]*)*[ \t]*[-+*/%|&^]?=(?!=))"
 )
-
-
-def cut_markers(benchmark: str) -> tuple[str, ...]:
-    """The markers a benchmark's extraction cuts at (MBPP and MBPP+ add '# Test examples')."""
-    return CUT_MARKERS["mbpp" if benchmark.startswith("mbpp") else "humaneval"]
 
 
 def extract_code(response: str, benchmark: str = "humaneval", entry_point: str | None = None) -> str:
@@ -49,7 +42,7 @@ def extract_code(response: str, benchmark: str = "humaneval", entry_point: str |
             code = _first_defining(_python_blocks(text), entry_point) or code
     else:
         code = _fallback_code(text, entry_point)
-    for marker in cut_markers(benchmark):
+    for marker in get(benchmark).cut_markers:  # MBPP's add '# Test examples'
         code = code.partition(marker)[0].strip() if marker in code else code
     return code
 

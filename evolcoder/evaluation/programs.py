@@ -9,7 +9,7 @@ EvalPlus benchmarks run the program, then compare outputs (see `oracles`).
 
 from __future__ import annotations
 
-from evolcoder.data.problems import Problem
+from evolcoder.benchmarks import Problem, spec_of
 from evolcoder.evaluation.extract import extract_code
 from evolcoder.evaluation.samples import Sample
 
@@ -24,9 +24,5 @@ def candidate_program(problem: Problem, sample: Sample) -> str:
 
 
 def test_program(problem: Problem, program: str) -> str:
-    """`program` followed by the benchmark's own tests (HumanEval and MBPP only)."""
-    if problem.benchmark == "humaneval":
-        return f"{program}\n{problem.test}\ncheck({problem.entry_point})"
-    if problem.benchmark == "mbpp":
-        return "\n".join([program, problem.test_setup, *problem.test_list]) + "\n"
-    raise ValueError(f"{problem.benchmark} compares outputs instead of running a test program")
+    """`program` followed by the benchmark's own tests (those that do not compare outputs)."""
+    return spec_of(problem).test_program(problem, program)

@@ -24,7 +24,7 @@ from typing import Any
 from evalplus.eval._special_oracle import MBPP_OUTPUT_NOT_NONE_TASKS
 from tqdm import tqdm
 
-from evolcoder.data.problems import Problem
+from evolcoder.benchmarks import Problem, spec_of
 from evolcoder.errors import EvolcoderError
 from evolcoder.jsonl import atomic_open, write_json
 from evolcoder.evaluation.oracles import quiet, time_limit
@@ -66,19 +66,9 @@ def problem_digest(problem: Problem) -> str:
     return hashlib.sha256(json.dumps(fields, sort_keys=True).encode("utf-8")).hexdigest()
 
 
-def evalplus_dataset(problem: Problem) -> str:
-    """EvalPlus's name for the dataset, which selects its special oracles."""
-    return "mbpp" if problem.benchmark == "mbppplus" else "humaneval"
-
-
 def problem_inputs(problem: Problem) -> dict[str, list[Any]]:
-    """Base and plus inputs as Python values (MBPP+ stores tuples, sets, complex as lists)."""
-    sets = {"base": problem.base_inputs, "plus": problem.plus_inputs}
-    if problem.benchmark != "mbppplus":
-        return sets
-    from evalplus.data.mbpp import mbpp_deserialize_inputs
-
-    return {name: mbpp_deserialize_inputs(problem.task_id, inputs) for name, inputs in sets.items()}
+    """Base and plus inputs as Python values, decoded as the problem's benchmark says."""
+    return spec_of(problem).inputs(problem)
 
 
 def load_references(
@@ -108,10 +98,10 @@ def _compute(problem: Problem, folder: Path, timeout_s: float) -> str | None:
     digest = problem_digest(problem)
     namespace: dict[str, Any] = {}
     meta: dict[str, Any] = {"task_id": problem.task_id, "offsets": {}, "seconds": {}}
-    not_none = problem.benchmark == "mbppplus" and problem.entry_point in MBPP_OUTPUT_NOT_NONE_TASKS
+    not_none = spec_of(problem).oracles == "mbpp" and problem.entry_point in MBPP_OUTPUT_NOT_NONE_TASKS
     try:
         with atomic_open(folder / f"{digest}.outputs", "wb") as out, time_limit(timeout_s), quiet():
-            exec(problem.reference_program(), namespace)
+            exec(problem.reference, namespace)
             fn = namespace[problem.entry_point]
             for name, inputs in problem_inputs(problem).items():
                 meta["offsets"][name], meta["seconds"][name] = _run_inputs(fn, inputs, not_none, out)

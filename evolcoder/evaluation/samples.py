@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from evolcoder.data.problems import Problem, normalize_task_id
+from evolcoder.benchmarks import Problem, get
 from evolcoder.errors import EvolcoderError
 from evolcoder.jsonl import InputError, iter_jsonl
 
@@ -70,7 +70,7 @@ def _task_of(row: Any, benchmark: str, where: str) -> str:
     if not isinstance(row, dict) or "task_id" not in row:
         raise InputError(f"{where}: expected an object with a 'task_id'")
     try:
-        return normalize_task_id(benchmark, row["task_id"])
+        return get(benchmark).task_id(row["task_id"])
     except ValueError as e:
         raise InputError(f"{where}: {e}") from e
 

@@ -16,8 +16,7 @@ import json
 from pathlib import Path
 
 from evolcoder.config import load_section
-from evolcoder.data.benchmarks import load_enabled_benchmark
-from evolcoder.data.problems import Problem
+from evolcoder.benchmarks import Problem, load_enabled_benchmark
 from evolcoder.errors import EvolcoderError
 from evolcoder.gen.config import GenerateConfig
 from evolcoder.gen.runner import (PLAN_FILE, generate_benchmark, make_jobs, prepare_work_dir, run_shard,

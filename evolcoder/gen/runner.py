@@ -21,21 +21,21 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from evolcoder.data.problems import Problem
+from evolcoder.benchmarks import Problem, get
 from evolcoder.config import recipe
 from evolcoder.errors import EvolcoderError
 from evolcoder.gen.backend import Backend, Completion, Job
 from evolcoder.gen.config import GenerateConfig
 from evolcoder.gen.shards import ShardFile, merge_shards, plan_shards, shard_path
 from evolcoder.jsonl import read_jsonl, write_json, write_jsonl
-from evolcoder.templates import benchmark_prompt
 
 PLAN_FILE = "plan.json"
 
 
 def make_jobs(benchmark: str, problems: Sequence[Problem], tabs: bool) -> list[Job]:
     """One job per problem, in the benchmark's order, with the shared prompt template."""
-    return [Job(p.task_id, benchmark_prompt(benchmark, p, tabs=tabs)) for p in problems]
+    spec = get(benchmark)
+    return [Job(p.task_id, spec.prompt(p, tabs=tabs)) for p in problems]
 
 
 def shard_jobs(jobs: Sequence[Job], index: int, total: int) -> list[Job]:

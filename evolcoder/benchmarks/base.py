@@ -1,0 +1,118 @@
+"""What a benchmark is: its problems (one `Problem` type for all), and the `Benchmark` interface
+each benchmark module implements: where its problems come from, its generation prompt, the
+program that tests a sample (or EvalPlus's output comparison), its decontamination texts and
+the figures WizardCoder published on it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from evolcoder.errors import EvolcoderError
+
+
+class BenchmarkUnavailable(EvolcoderError):
+    """A benchmark's data could not be read or fetched."""
+
+
+@dataclass
+class BenchmarkSource:
+    """Where one benchmark's problems come from (`benchmarks.<name>` in params)."""
+
+    path: str | None = None  # a local JSONL; None: the benchmark's public source
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A benchmark task.
+
+    `prompt` is what a completion continues (HumanEval's signature and docstring; empty for
+    MBPP); `text` the natural-language task (MBPP) or the docstring prompt (MBPP+).
+    `canonical_solution` is as its source ships it (a function body for HumanEval(+), a whole
+    program for MBPP(+)); `reference` is always the whole reference program. `test` is test
+    code ending in a `check(candidate)` for HumanEval; MBPP keeps its asserts in `test_list`
+    and setup code in `test_setup`. EvalPlus problems carry their inputs.
+    """
+
+    benchmark: str
+    task_id: str
+    entry_point: str
+    prompt: str = ""
+    text: str = ""
+    canonical_solution: str = ""
+    test: str = ""
+    test_list: tuple[str, ...] = ()
+    test_setup: str = ""
+    challenge_test_list: tuple[str, ...] = ()
+    base_inputs: list[Any] = field(default_factory=list)
+    plus_inputs: list[Any] = field(default_factory=list)
+    atol: float = 0.0
+    contract: str = ""
+    assertion: str = ""
+
+    @property
+    def reference(self) -> str:
+        """The canonical solution as a whole program, as the problem's benchmark builds it."""
+        from evolcoder.benchmarks.registry import get  # the registry imports this module
+
+        return get(self.benchmark).reference_program(self)
+
+
+@dataclass(frozen=True)
+class Column:
+    """A column of the report's table that a benchmark fills with one of its metrics, and the
+    pass@1 (%) WizardCoder-15B published for it, by published row (see `evolcoder.report`).
+    The seed's table (HumanEval, HumanEval+, MBPP, MBPP+) always shows; other columns show
+    when their benchmark is enabled."""
+
+    name: str
+    metric: str
+    published: dict[str, float] = field(default_factory=dict)
+    seed_table: bool = False
+
+
+class Benchmark:
+    """One benchmark. Subclasses set the attributes and implement `load` and `prompt`; a module
+    of `evolcoder.benchmarks` that defines an instance registers it (see `registry`)."""
+
+    name: str  # the key of the `benchmarks` params section and of the generate@/evaluate@ stages
+    order: int = 100  # place in tables and listings
+    default_source: str = ""  # what `path: null` reads, for messages and the README
+    # EvalPlus benchmarks compare outputs with the canonical solution's on base and plus inputs;
+    # `oracles` names EvalPlus's dataset whose special oracles apply ("humaneval" or "mbpp").
+    compares_outputs: bool = False
+    oracles: str = ""
+    # WizardCoder's extraction cuts a response at these markers (`evolcoder.evaluation.extract`).
+    cut_markers: tuple[str, ...] = ('if __name__ == "__main__":', "# Example usage")
+    columns: tuple[Column, ...] = ()
+
+    def load(self, path: str | None) -> list[Problem]:
+        """Every problem, from the local JSONL `path` or (None) the public source."""
+        raise NotImplementedError
+
+    def prompt(self, problem: Problem, tabs: bool = False) -> str:
+        """The generation prompt; `tabs` is WizardCoder's four-spaces-to-tab rewrite (HumanEval)."""
+        raise NotImplementedError
+
+    def task_id(self, raw: Any) -> str:
+        """A samples file's task id in this benchmark's spelling."""
+        return str(raw)
+
+    def reference_program(self, problem: Problem) -> str:
+        """The canonical solution as a whole program (most sources ship it whole)."""
+        return problem.canonical_solution
+
+    def test_program(self, problem: Problem, program: str) -> str:
+        """`program` followed by the benchmark's own tests (benchmarks that do not compare outputs)."""
+        raise NotImplementedError(f"{self.name} compares outputs instead of running a test program")
+
+    def inputs(self, problem: Problem) -> dict[str, list[Any]]:
+        """Base and plus inputs as Python values (benchmarks that compare outputs)."""
+        return {"base": problem.base_inputs, "plus": problem.plus_inputs}
+
+    def decontam_texts(self, problem: Problem) -> list[str]:
+        """The parts of a problem a training row must not contain: its task text, MBPP's asserts,
+        MBPP+'s assertion and the reference program. Test harness code (HumanEval's `check`) is
+        left out: its words are boilerplate that tasks share."""
+        return [problem.text, "\n".join(problem.test_list), problem.assertion, problem.reference]

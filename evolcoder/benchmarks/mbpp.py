@@ -1,0 +1,92 @@
+"""MBPP: the 500 test tasks (11-510) WizardCoder reports, and `mbpp_valid`, the 90 validation
+tasks (511-600) to choose a recipe on without touching the test set.
+
+From a local JSONL of MBPP's format (the test split, or `mbpp.jsonl` with all splits) or the
+hub's 'full' config. WizardCoder's prompt: the task text, "Test examples:" and its asserts;
+the test program runs the code, its setup and its three asserts.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from evolcoder.benchmarks.base import Benchmark, Column, Problem
+from evolcoder.benchmarks.sources import field, hub_rows, read_local
+from evolcoder.jsonl import InputError
+from evolcoder.templates import CODE_TASK_PREFIX, alpaca_prompt
+
+HUB_ID = "google-research-datasets/mbpp"
+
+
+def mbpp_task_id(raw: Any) -> str:
+    """MBPP ids as 'Mbpp/N', EvalPlus's spelling; accepts 11, '11' or 'Mbpp/11'."""
+    number = str(raw).split("/")[-1]
+    if not number.isdigit():
+        raise ValueError(f"not an MBPP task id: {raw!r}")
+    return f"Mbpp/{int(number)}"
+
+
+def entry_point_of(assertion: str) -> str:
+    """The function an MBPP assert calls: 'assert f(1) == 2' -> 'f'."""
+    head = assertion.removeprefix("assert").strip().lstrip("(").lstrip()
+    if head.startswith("math.isclose(") or head.startswith("set("):
+        head = head.split("(", 1)[1]
+    return head.split("(", 1)[0].strip()
+
+
+class Mbpp(Benchmark):
+    name = "mbpp"
+    order = 30
+    default_source = f"the hub's {HUB_ID} ('full', test split)"
+    cut_markers = (*Benchmark.cut_markers, "# Test examples")
+    columns = (Column("MBPP", "pass@1", {"paper": 51.8}, seed_table=True),)
+    task_numbers = range(11, 511)
+    hub_split = "test"
+
+    def load(self, path: str | None) -> list[Problem]:
+        param = f"benchmarks.{self.name}.path"
+        rows = read_local(path) if path else hub_rows(HUB_ID, "full", self.hub_split, param)
+        numbered = sorted((self._number(row, path), i) for i, row in enumerate(rows))
+        return [self._problem(rows[i], path) for number, i in numbered if number in self.task_numbers]
+
+    def prompt(self, problem: Problem, tabs: bool = False) -> str:
+        body = f"\n{problem.text}\nTest examples:" + "".join(f"\n{t}" for t in problem.test_list)
+        return alpaca_prompt(CODE_TASK_PREFIX + body)
+
+    def task_id(self, raw: Any) -> str:
+        return mbpp_task_id(raw)
+
+    def test_program(self, problem: Problem, program: str) -> str:
+        return "\n".join([program, problem.test_setup, *problem.test_list]) + "\n"
+
+    def _number(self, row: dict, path: Any) -> int:
+        try:
+            return int(mbpp_task_id(field(row, "task_id", path)).split("/")[1])
+        except ValueError as e:
+            raise InputError(f"{path or HUB_ID}: {e}") from e
+
+    def _problem(self, row: dict, path: Any) -> Problem:
+        tests = tuple(field(row, "test_list", path))
+        return Problem(
+            benchmark=self.name,
+            task_id=mbpp_task_id(row["task_id"]),
+            entry_point=entry_point_of(tests[0]) if tests else "",
+            text=field(row, "text", path),
+            canonical_solution=field(row, "code", path),
+            test_list=tests,
+            test_setup=row.get("test_setup_code", ""),
+            challenge_test_list=tuple(row.get("challenge_test_list", ())),
+        )
+
+
+class MbppValid(Mbpp):
+    name = "mbpp_valid"
+    order = 50
+    default_source = f"the hub's {HUB_ID} ('full', validation split)"
+    columns = (Column("MBPP valid", "pass@1"),)
+    task_numbers = range(511, 601)
+    hub_split = "validation"
+
+
+MBPP = Mbpp()
+MBPP_VALID = MbppValid()
