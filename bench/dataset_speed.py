@@ -20,7 +20,7 @@ import sys
 import time
 from pathlib import Path
 
-from evolcoder.benchmarks import BenchmarkSource, spec_of
+from evolcoder.benchmarks import spec_of
 from evolcoder.data.decontam import BenchmarkIndex, content_words, load_problems, ngrams
 from evolcoder.data.dedupe import DedupeConfig, find_duplicates
 
@@ -70,9 +70,8 @@ def main() -> int:
         print(f"skipped: {SHARED} (the real data) is absent", file=sys.stderr)
         return 0
     started = time.perf_counter()
-    problems = load_problems({"humaneval": BenchmarkSource(),
-                              "mbpp": BenchmarkSource(str(SHARED / "mbpp_test.jsonl")),
-                              "mbppplus": BenchmarkSource(str(SHARED / "mbppplus_399.jsonl"))})
+    problems = load_problems({"humaneval": None, "mbpp": SHARED / "mbpp_test.jsonl",
+                              "mbppplus": SHARED / "mbppplus_399.jsonl"})
     index = BenchmarkIndex(problems)
     index_s = time.perf_counter() - started
     rows = make_rows(args.rows, problems)

@@ -69,7 +69,9 @@ def load_section(path: str | Path, key: str, schema: type[T]) -> T:
     if not isinstance(runtime, dict):
         raise ConfigError(f"{path}: '{RUNTIME_SECTION}' must be a mapping, got {runtime!r}")
     moved: set[str] = set()
-    merged = merge_runtime(schema, data[key], runtime.get(key) or {}, key, moved)
+    merged = data[key]
+    if dataclasses.is_dataclass(schema):
+        merged = merge_runtime(schema, merged, runtime.get(key) or {}, key, moved)
     try:
         return from_dict(schema, merged, prefix=key)
     except ConfigError as e:

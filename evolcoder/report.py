@@ -7,7 +7,7 @@ files are fractions; the report prints percentages, as the paper does.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -62,9 +62,12 @@ class ReportConfig:
 
 @dataclass(frozen=True)
 class Provenance:
-    """The dvc.lock md5 of the model and the training set behind a benchmark's figures."""
+    """What a benchmark's figures came from, with the md5 dvc.lock records for each: the model
+    generated from (`generate.model`), the benchmark's problems, and the training set."""
 
+    model: str
     model_md5: str | None
+    problems_md5: str | None
     dataset_md5: str | None
 
 
@@ -77,9 +80,23 @@ def locked_md5(lock: Mapping[str, Any], stage: str, path: str) -> str | None:
     return None
 
 
-def provenance(lock: Mapping[str, Any], benchmark: str, model_path: str, dataset_path: str) -> Provenance:
-    """What generated `benchmark`'s samples (generate@<bench>'s model dep) from which data (train's dep)."""
-    return Provenance(locked_md5(lock, f"generate@{benchmark}", model_path), locked_md5(lock, "train", dataset_path))
+def provenance(lock: Mapping[str, Any], benchmark: str, model_path: str, problems_path: str,
+               dataset_path: str) -> Provenance:
+    """What generated `benchmark`'s samples (generate@<bench>'s model and problems deps) and the
+    training set (train's dep)."""
+    generated = f"generate@{benchmark}"
+    return Provenance(model_path, locked_md5(lock, generated, model_path), locked_md5(lock, generated, problems_path),
+                      locked_md5(lock, "train", dataset_path))
+
+
+def decontamination_lines(scored: Sequence[str], against: Sequence[str]) -> list[str]:
+    """What the training data was decontaminated against, and a warning per scored benchmark it
+    was not (`dataset.decontam.skip`): its score may count memorised problems."""
+    lines = [f"The training data was decontaminated against: {', '.join(against) or 'nothing'}."]
+    lines += [f"> **Warning:** {name} is scored, but the training data was not decontaminated against it "
+              "(`dataset.decontam.skip`): its figures may count problems the model saw in training."
+              for name in scored if name not in against]
+    return lines
 
 
 def dry_run_notice(dataset_metrics: Mapping[str, Any], evolve_metrics: Mapping[str, Any]) -> str | None:
@@ -115,7 +132,8 @@ def passk_rows(metrics: Mapping[str, Mapping[str, Any]]) -> list[dict[str, Any]]
 
 
 def render_report(config: ReportConfig, metrics: Mapping[str, Mapping[str, Any]],
-                  origins: Mapping[str, Provenance], profile: Mapping[str, Any], notice: str | None) -> str:
+                  origins: Mapping[str, Provenance], decontaminated: Sequence[str], profile: Mapping[str, Any],
+                  notice: str | None) -> str:
     """The whole `metrics/report.md`."""
     lines = ["# Benchmark report", ""]
     if notice:
@@ -126,13 +144,15 @@ def render_report(config: ReportConfig, metrics: Mapping[str, Mapping[str, Any]]
     lines += ["## Sources of the published figures", ""]
     lines += [f"- **{label}**: {note}." for _, label, note in PUBLISHED_ROWS] + [""]
     lines += ["## What produced our figures", "", "| benchmark | tasks | samples | " + " | ".join(_ks(metrics))
-              + " | model md5 | training set md5 |", "|" + " --- |" * (5 + len(_ks(metrics)))]
+              + " | model | model md5 | problems md5 | training set md5 |", "|" + " --- |" * (7 + len(_ks(metrics)))]
     for benchmark, values in metrics.items():
-        origin = origins.get(benchmark, Provenance(None, None))
+        origin = origins[benchmark]
         scores = [_pct(values.get(k)) for k in _ks(metrics)]
         lines.append(f"| {benchmark} | {values.get('n_tasks', '-')} | {values.get('n_samples', '-')} | "
-                     + " | ".join(scores) + f" | {_md5(origin.model_md5)} | {_md5(origin.dataset_md5)} |")
+                     + " | ".join(scores) + f" | `{origin.model}` | {_md5(origin.model_md5)} | "
+                     f"{_md5(origin.problems_md5)} | {_md5(origin.dataset_md5)} |")
     lines += ["", "md5 values are the ones dvc.lock records (`dvc status` tells whether they are current).", ""]
+    lines += ["## Decontamination", "", *decontamination_lines(list(metrics), decontaminated), ""]
     lines += [f"## Profile: {config.profile}", "", "| setting | value |", "| --- | --- |"]
     lines += [f"| `{key}` | {'null' if value is None else value} |" for key, value in profile.items()] + [""]
     return "\n".join(lines)

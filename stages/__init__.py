@@ -10,10 +10,10 @@ from evolcoder.errors import EvolcoderError
 PARAMS_FILE = "params.yaml"
 
 
-def benchmark_argument(stage: str) -> str:
-    """The benchmark a per-benchmark stage (`python -m stages.generate humaneval`) is run for."""
+def stage_argument(stage: str, item: str = "benchmark", what: str = "a key of the benchmarks params") -> str:
+    """The item a foreach stage (`python -m stages.generate humaneval`) is run for."""
     if len(sys.argv) != 2:
-        raise EvolcoderError(f"usage: python -m stages.{stage} <benchmark> (a key of the benchmarks params)")
+        raise EvolcoderError(f"usage: python -m stages.{stage} <{item}> ({what})")
     return sys.argv[1]
 
 

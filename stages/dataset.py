@@ -1,10 +1,16 @@
-"""DVC stage `dataset`: merge the seed and chosen rounds, filter, decontaminate, dedupe."""
+"""DVC stage `dataset`: merge the seed and chosen rounds, filter, decontaminate, dedupe.
 
+It decontaminates against every scored benchmark (the `benchmarks` list) but those in
+`dataset.decontam.skip`, and the extra `dataset.decontam.benchmarks`, each read from
+data/benchmarks/<name>.jsonl (the folder is the stage's dependency).
+"""
+
+from evolcoder.benchmarks import benchmark_file, enabled_benchmarks
 from evolcoder.config import load_section
 from evolcoder.data.dataset import (DatasetConfig, build_dataset, composition_table, dataset_metrics,
                                     instruction_length_table, read_rows)
 from evolcoder.data.decontam import BenchmarkIndex, load_problems
-from evolcoder.data.filters import token_counter
+from evolcoder.data.filters import ESTIMATE, tokenizer_counter
 from evolcoder.jsonl import write_json, write_jsonl
 from evolcoder.train.config import ModelConfig, TrainConfig
 from stages import PARAMS_FILE, run_stage
@@ -14,12 +20,13 @@ OUT = "data/dataset"
 
 def main() -> None:
     config = load_section(PARAMS_FILE, "dataset", DatasetConfig)
-    model = load_section(PARAMS_FILE, "model", ModelConfig)
     max_length = load_section(PARAMS_FILE, "train", TrainConfig).max_length
-    counter, why_estimate = token_counter(model.name_or_path if model.init == "pretrained" else None)
-    if why_estimate:
-        print(f"dataset: warning: {why_estimate}; estimating lengths ({counter.name})")
-    index = BenchmarkIndex(load_problems(config.decontam.benchmarks), config.decontam.ngram,
+    counter = ESTIMATE
+    if config.length_counter == "tokenizer":
+        model = load_section(PARAMS_FILE, "model", ModelConfig)
+        counter = tokenizer_counter(*model.pretrained_source("dataset.length_counter: tokenizer"))
+    against = config.decontam.against(enabled_benchmarks(PARAMS_FILE))
+    index = BenchmarkIndex(load_problems({name: benchmark_file(name) for name in against}), config.decontam.ngram,
                            config.decontam.signatures)
     rows = read_rows("data/seed/seed.jsonl", "data/evol", config.rounds)
     data = build_dataset(rows, config, index, counter, max_length)
@@ -27,12 +34,12 @@ def main() -> None:
     write_jsonl(f"{OUT}/removed.jsonl", data.removed)
     write_json(f"{OUT}/plots/composition.json", composition_table(data.train))
     write_json(f"{OUT}/plots/instruction_length.json", instruction_length_table(data.train))
-    metrics = dataset_metrics(data, config, counter)
+    metrics = dataset_metrics(data, config, counter, against)
     write_json("metrics/dataset.json", metrics)
     print(f"dataset: {metrics['rows']} rows from {metrics['rows_read']} (rounds {sorted(config.rounds)}); "
           f"dropped {metrics['dropped']}: {metrics['dropped_contaminated']} contaminated against "
-          f"{', '.join(config.decontam.benchmarks)}, {metrics['dropped_duplicate']} duplicates, "
-          f"{metrics['dropped_near_duplicate']} near duplicates -> {OUT}/train.jsonl")
+          f"{', '.join(against) or 'nothing'}, {metrics['dropped_duplicate']} duplicates, "
+          f"{metrics['dropped_near_duplicate']} near duplicates; lengths by {counter.name} -> {OUT}/train.jsonl")
 
 
 if __name__ == "__main__":

@@ -11,11 +11,11 @@ from evolcoder.evaluation.config import EvaluateConfig
 from evolcoder.evaluation.evaluate import check_references, evaluate
 from evolcoder.evaluation.output import format_table, write_evaluation
 from evolcoder.evaluation.samples import read_samples
-from stages import PARAMS_FILE, benchmark_argument, run_stage
+from stages import PARAMS_FILE, stage_argument, run_stage
 
 
 def main() -> None:
-    benchmark = benchmark_argument("evaluate")
+    benchmark = stage_argument("evaluate")
     config = load_section(PARAMS_FILE, "evaluate", EvaluateConfig)
     problems = load_enabled_benchmark(PARAMS_FILE, benchmark)
     if config.reference_check:

@@ -6,11 +6,11 @@ merges them into data/generations/<bench>.jsonl; a killed run resumes from its s
 
 from evolcoder.gen.command import load_inputs, output_path, work_dir
 from evolcoder.gen.runner import generate_benchmark
-from stages import PARAMS_FILE, benchmark_argument, run_stage
+from stages import PARAMS_FILE, stage_argument, run_stage
 
 
 def main() -> None:
-    benchmark = benchmark_argument("generate")
+    benchmark = stage_argument("generate")
     config, problems = load_inputs(PARAMS_FILE, benchmark)
     summary = generate_benchmark(config, benchmark, problems, output_path(benchmark), work_dir(benchmark))
     print(f"generate@{benchmark}: {summary['rows']} rows ({summary['n_tasks']} tasks x "

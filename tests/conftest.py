@@ -41,6 +41,22 @@ def llm_server():
 
 
 @pytest.fixture(scope="session")
+def pipeline(tmp_path_factory) -> Path:
+    """A copy of the repository with a smaller profile, after one `dvc repro` (tests/small_pipeline.py)."""
+    from small_pipeline import small_pipeline
+
+    return small_pipeline(tmp_path_factory.mktemp("e2e") / "repo")
+
+
+@pytest.fixture(scope="session")
+def second_pipeline(tmp_path_factory) -> Path:
+    """Another copy built the same way, for tests that compare two clones or change the workspace."""
+    from small_pipeline import small_pipeline
+
+    return small_pipeline(tmp_path_factory.mktemp("clone") / "repo")
+
+
+@pytest.fixture(scope="session")
 def tiny_checkpoint(tmp_path_factory) -> Path:
     """A random tiny GPTBigCode checkpoint (HF format, PAD token, 1024 positions, 400-token
     vocabulary): a stand-in for models/checkpoint."""

@@ -15,7 +15,6 @@ from repo_copy import copy_repo, run_stage
 TOY_MODULE = '''"""A toy benchmark: arithmetic tasks from a local JSONL, tested by asserts."""
 
 from evolcoder.benchmarks.base import Benchmark, Column, Problem
-from evolcoder.benchmarks.sources import read_local
 from evolcoder.templates import CODE_TASK_PREFIX, alpaca_prompt
 
 
@@ -23,10 +22,10 @@ class Toy(Benchmark):
     name = "toy"
     columns = (Column("Toy", "pass@1"),)
 
-    def load(self, path):
+    def problems(self, rows, where):
         return [Problem(benchmark=self.name, task_id=row["task_id"], entry_point=row["entry_point"],
                         text=row["text"], canonical_solution=row["solution"], test_list=tuple(row["tests"]))
-                for row in read_local(path)]
+                for row in rows]
 
     def prompt(self, problem, tabs=False):
         return alpaca_prompt(CODE_TASK_PREFIX + problem.text)
@@ -48,9 +47,9 @@ TASKS = [
 def toy_repo(tmp_path_factory, tiny_checkpoint):
     dest = copy_repo(tmp_path_factory.mktemp("toy") / "repo")
     (dest / "evolcoder/benchmarks/toy.py").write_text(TOY_MODULE)
-    write_jsonl(dest / "toy.jsonl", TASKS)
+    write_jsonl(dest / "data/benchmarks/toy.jsonl", TASKS)
     params = read_yaml(dest / "params.yaml")
-    params["benchmarks"] = {"toy": {"path": "toy.jsonl"}}
+    params["benchmarks"] = ["toy"]
     params["generate"].update(model=str(tiny_checkpoint), max_new_tokens=16)
     params["runtime"]["generate"]["num_shards"] = 1
     params["runtime"]["evaluate"].update(workers=1, cache=False, cache_dir=str(dest / ".cache"))

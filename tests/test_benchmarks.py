@@ -9,7 +9,7 @@ import pytest
 from conftest import REPO_ROOT, shared_file
 from evolcoder.benchmarks import BenchmarkUnavailable, get, load_benchmark, load_enabled_benchmark, names
 from evolcoder.errors import EvolcoderError
-from evolcoder.jsonl import InputError
+from evolcoder.jsonl import InputError, write_jsonl
 
 
 def test_humaneval_from_the_package():
@@ -83,12 +83,19 @@ def test_mbpp_task_ids_normalised(raw):
     assert get("mbpp").task_id(raw) == "Mbpp/11"
 
 
-def test_enabled_benchmark_loads_from_its_params_source(tmp_path):
-    params = tmp_path / "params.yaml"
-    params.write_text("benchmarks:\n  humaneval:\n    path: null\n")
-    assert len(load_enabled_benchmark(params, "humaneval")) == 164
-    with pytest.raises(EvolcoderError, match=r"'mbpp' is not enabled .* \(enabled: humaneval\)"):
-        load_enabled_benchmark(params, "mbpp")
+def test_a_listed_benchmark_loads_from_its_pipeline_file(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "params.yaml").write_text("benchmarks: [humaneval, mbpp]\n")
+    write_jsonl(tmp_path / "data/benchmarks/humaneval.jsonl", get("humaneval").public_rows()[:3])
+    assert [p.task_id for p in load_enabled_benchmark("params.yaml", "humaneval")] == [f"HumanEval/{i}" for i in range(3)]
+    with pytest.raises(BenchmarkUnavailable, match=r"data/benchmarks/mbpp.jsonl not found: add a fetch entry "
+                                                   r"`mbpp: \{benchmark: mbpp, to: data/benchmarks/mbpp.jsonl\}`"):
+        load_enabled_benchmark("params.yaml", "mbpp")
+    with pytest.raises(EvolcoderError, match=r"'mbppplus' is not in params.yaml's benchmarks list \(listed: humaneval, mbpp\)"):
+        load_enabled_benchmark("params.yaml", "mbppplus")
+    (tmp_path / "params.yaml").write_text("benchmarks: [humaneval, apps]\n")
+    with pytest.raises(EvolcoderError, match="benchmarks: unknown apps; choose from humaneval, "):
+        load_enabled_benchmark("params.yaml", "humaneval")
 
 
 @pytest.mark.parametrize("stage", ["generate", "evaluate"])

@@ -10,7 +10,7 @@ from evolcoder.config import ConfigError
 from evolcoder.data.dataset import (REASONS, DatasetConfig, build_dataset, composition_table, dataset_metrics,
                                     instruction_length_table, read_rows)
 from evolcoder.data.decontam import BenchmarkIndex
-from evolcoder.data.filters import TokenCounter, looks_like_code, token_counter
+from evolcoder.data.filters import ESTIMATE, TokenCounter, looks_like_code, tokenizer_counter
 from evolcoder.errors import EvolcoderError
 from evolcoder.jsonl import write_jsonl
 from evolcoder.templates import alpaca_prompt
@@ -46,7 +46,7 @@ def inputs(tmp_path):
 
 def build(rows, **overrides):
     config = DatasetConfig(rounds=sorted({r["round"] for r in rows}), **overrides)
-    return build_dataset(rows, config, BenchmarkIndex([]), token_counter(None)[0], max_tokens=2048), config
+    return build_dataset(rows, config, BenchmarkIndex([]), ESTIMATE, max_tokens=2048), config
 
 
 def test_seed_is_round_zero_and_rows_keep_the_output_schema(inputs):
@@ -124,25 +124,30 @@ def test_length_counts_the_training_prompt_and_answer():
     assert counter.example_tokens(record) == len(alpaca_prompt("Do it.")) + 3 + 1
 
 
-def test_a_local_tokenizer_counts_else_an_estimate(tmp_path):
+def test_the_tokenizer_counter_counts_with_the_models_tokenizer(tmp_path):
     from tokenizers import Tokenizer, models, pre_tokenizers
     from transformers import PreTrainedTokenizerFast
 
     words = Tokenizer(models.WordLevel({"[UNK]": 0}, unk_token="[UNK]"))
     words.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
     PreTrainedTokenizerFast(tokenizer_object=words, unk_token="[UNK]").save_pretrained(tmp_path)
-    counter, why = token_counter(str(tmp_path))
-    assert why is None and counter.name == f"tokenizer:{tmp_path}"
+    counter = tokenizer_counter(str(tmp_path), None)
+    assert counter.name == f"tokenizer:{tmp_path}@main"
     record = {"instruction": "Do it.", "input": "", "output": "x = 1"}
     assert counter.example_tokens(record) == len(alpaca_prompt("Do it.").split()) + 3 + 1
-    estimate, why = token_counter("no/such-model-here")
-    assert estimate.name.startswith("estimate") and "no/such-model-here" in why
+
+
+def test_a_tokenizer_that_cannot_be_loaded_fails_saying_how_to_get_it_never_an_estimate(monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(EvolcoderError, match=r"tokenizer of 'no-org/no-such-model' \(revision abc\) cannot be loaded"
+                                             r".*huggingface-cli login.*dataset.length_counter: estimate"):
+        tokenizer_counter("no-org/no-such-model", "abc")
 
 
 def test_metrics_have_stable_keys_and_plots_show_rounds(inputs):
     rows = read_rows(inputs / "seed.jsonl", inputs / "evol", [0, 1, 2])
     data, config = build(rows)
-    metrics = dataset_metrics(data, config, token_counter(None)[0])
+    metrics = dataset_metrics(data, config, ESTIMATE, ["humaneval"])
     assert metrics["rows"] == 5 and metrics["rows_read"] == 5
     assert (metrics["rows_round_0"], metrics["rows_round_1"], metrics["rows_round_2"]) == (2, 2, 1)
     assert metrics["rows_method_seed"] == 2 and metrics["rows_dry_run"] == 1

@@ -8,17 +8,15 @@ import subprocess
 import sys
 from pathlib import Path
 
-from evolcoder.benchmarks import load_benchmark
+from evolcoder.benchmarks import get, load_benchmark
 from evolcoder.jsonl import read_jsonl, write_jsonl
 
 REPO = Path(__file__).resolve().parent.parent
 
 PARAMS = """
+benchmarks: [humaneval]
 dataset:
   rounds: [0, 1]
-  decontam:
-    benchmarks:
-      humaneval: {path: null}
 model: {init: scratch}
 train: {max_length: 512}
 """
@@ -33,6 +31,7 @@ def run_stage(workdir: Path) -> subprocess.CompletedProcess:
 def project(tmp_path: Path, params: str) -> Path:
     he0 = load_benchmark("humaneval")[0]
     (tmp_path / "params.yaml").write_text(params)
+    write_jsonl(tmp_path / "data/benchmarks/humaneval.jsonl", get("humaneval").public_rows())
     write_jsonl(tmp_path / "data/seed/seed.jsonl", [
         {"id": "a", "instruction": "Reverse a string.", "input": "", "output": "def rev(s):\n    return s[::-1]", "source": "t"},
         {"id": "b", "instruction": "Complete this:\n" + he0.prompt, "input": "", "output": he0.canonical_solution, "source": "t"},
@@ -61,9 +60,28 @@ def test_stage_writes_the_data_set_removed_rows_metrics_and_plots(tmp_path):
 
 
 def test_an_unavailable_benchmark_stops_the_stage_with_what_to_do(tmp_path):
-    params = PARAMS.replace("humaneval: {path: null}", "mbpp: {path: nowhere/mbpp.jsonl}")
+    params = PARAMS.replace("benchmarks: [humaneval]", "benchmarks: [humaneval, mbpp]")
     done = run_stage(project(tmp_path, params))
     assert done.returncode == 1
-    assert "dataset: error: dataset.decontam.benchmarks.mbpp: cannot load mbpp" in done.stderr
+    assert "dataset: error: cannot load mbpp to decontaminate against it" in done.stderr
+    assert "list mbpp under dataset.decontam.skip" in done.stderr
     assert "Traceback" not in done.stderr
     assert not (tmp_path / "data/dataset/train.jsonl").exists()
+
+
+def test_scoring_mbpp_cleans_the_training_set_of_its_problems(tmp_path, shared_data):
+    mbpp_rows = [json.loads(line) for line in (shared_data / "mbpp_test.jsonl").read_text().splitlines()]
+    workdir = project(tmp_path, PARAMS)
+    write_jsonl(workdir / "data/benchmarks/mbpp.jsonl", mbpp_rows)
+    planted = {"id": "m", "instruction": mbpp_rows[5]["text"], "input": "", "output": mbpp_rows[5]["code"], "source": "t"}
+    write_jsonl(workdir / "data/seed/seed.jsonl", [*read_jsonl(workdir / "data/seed/seed.jsonl"), planted])
+    assert run_stage(workdir).returncode == 0
+    assert "m" in {r["id"] for r in read_jsonl(workdir / "data/dataset/train.jsonl")}
+    (workdir / "params.yaml").write_text(PARAMS.replace("benchmarks: [humaneval]", "benchmarks: [humaneval, mbpp]"))
+    assert run_stage(workdir).returncode == 0
+    removed = {r["id"]: r for r in read_jsonl(workdir / "data/dataset/removed.jsonl")}
+    assert (removed["m"]["reason"], removed["m"]["detail"]["task_id"]) == ("contaminated", "Mbpp/16")
+    (workdir / "params.yaml").write_text(PARAMS.replace("benchmarks: [humaneval]", "benchmarks: [humaneval, mbpp]\n")
+                                         .replace("rounds: [0, 1]", "rounds: [0, 1]\n  decontam: {skip: [mbpp]}"))
+    assert run_stage(workdir).returncode == 0
+    assert "m" in {r["id"] for r in read_jsonl(workdir / "data/dataset/train.jsonl")}

@@ -9,10 +9,10 @@ import re
 import pytest
 
 from conftest import shared_file
+from evolcoder.config import ConfigError
 from evolcoder.data.dataset import DatasetConfig, build_dataset, read_rows
-from evolcoder.data.decontam import (BenchmarkIndex, BenchmarkSource, DecontamConfig, DecontamError,
-                                     content_words, load_problems, signatures)
-from evolcoder.data.filters import token_counter
+from evolcoder.data.decontam import BenchmarkIndex, DecontamConfig, DecontamError, content_words, load_problems, signatures
+from evolcoder.data.filters import ESTIMATE
 from evolcoder.benchmarks import Problem
 from evolcoder.data.seed import record_id
 from evolcoder.jsonl import write_jsonl
@@ -49,16 +49,26 @@ def test_a_shared_ngram_or_signature_marks_a_row_with_its_task():
 
 def test_tasks_tied_on_words_are_told_apart_by_punctuation():
     """HumanEval/56 and /61 are the same problem with '<>' and '()' brackets."""
-    problems = {p.task_id: p for p in load_problems({"humaneval": BenchmarkSource()})}
+    problems = {p.task_id: p for p in load_problems({"humaneval": None})}
     index = BenchmarkIndex(problems.values())
     for task_id in ("HumanEval/56", "HumanEval/61"):
         p = problems[task_id]
         assert index.match([p.prompt, "", p.canonical_solution]).task_id == task_id
 
 
-def test_an_unreadable_benchmark_fails_naming_the_param(tmp_path):
-    with pytest.raises(DecontamError, match=r"dataset\.decontam\.benchmarks\.mbpp: .*not found.*remove the entry"):
-        load_problems({"mbpp": BenchmarkSource(str(tmp_path / "missing.jsonl"))})
+def test_an_unreadable_benchmark_fails_saying_how_to_fix_it(tmp_path):
+    with pytest.raises(DecontamError, match=r"cannot load mbpp .*not found.*dataset\.decontam\.skip"):
+        load_problems({"mbpp": tmp_path / "missing.jsonl"})
+
+
+def test_decontamination_follows_the_scored_benchmarks_unless_skipped():
+    assert DecontamConfig().against(["mbpp", "humaneval"]) == ["humaneval", "mbpp"]
+    assert DecontamConfig(skip=["mbpp"]).against(["humaneval", "mbpp"]) == ["humaneval"]
+    assert DecontamConfig(benchmarks=["humaneval", "mbpp"]).against(["mbpp_valid"]) == ["humaneval", "mbpp", "mbpp_valid"]
+    with pytest.raises(ConfigError, match=r"dataset\.decontam\.skip: names \['mbpp'\], which the benchmarks list"):
+        DecontamConfig(skip=["mbpp"]).against(["humaneval"])
+    with pytest.raises(ConfigError, match=r"dataset\.decontam\.benchmarks: unknown \['apps'\]"):
+        DecontamConfig(benchmarks=["apps"])
 
 
 SYNONYMS = {"return": "give back", "returns": "gives back", "list": "sequence", "given": "provided",
@@ -73,9 +83,8 @@ def test_planted_benchmark_problems_are_removed_and_attributed(tmp_path):
     """Every HumanEval and MBPP problem, planted verbatim among the 2k Code Alpaca rows, and
     again reworded with its solution reformatted (as an evolved row): every plant removed, each
     verbatim one with its task, and at most 1% of the clean rows dropped."""
-    benchmarks = {"humaneval": BenchmarkSource(), "mbpp": BenchmarkSource(str(shared_file("mbpp_test.jsonl"))),
-                  "mbppplus": BenchmarkSource(str(shared_file("mbppplus_399.jsonl")))}
-    problems = load_problems(benchmarks)
+    problems = load_problems({"humaneval": None, "mbpp": shared_file("mbpp_test.jsonl"),
+                              "mbppplus": shared_file("mbppplus_399.jsonl")})
     clean = json.loads(shared_file("code_alpaca_2k.json").read_text())
     seed = [{"id": record_id(r["instruction"], r["input"]), **r, "source": "code_alpaca_2k"} for r in clean]
     root = seed[0]["id"]
@@ -95,9 +104,9 @@ def test_planted_benchmark_problems_are_removed_and_attributed(tmp_path):
         planted[seed[-1]["id"]] = (p.benchmark, p.task_id)
     write_jsonl(tmp_path / "seed.jsonl", seed)
     write_jsonl(tmp_path / "evol" / "round_1.jsonl", evolved)
-    config = DatasetConfig(rounds=[0, 1], drop_non_code=False, decontam=DecontamConfig(benchmarks=benchmarks))
+    config = DatasetConfig(rounds=[0, 1], drop_non_code=False)
     data = build_dataset(read_rows(tmp_path / "seed.jsonl", tmp_path / "evol", [0, 1]), config,
-                         BenchmarkIndex(problems), token_counter(None)[0], max_tokens=2048)
+                         BenchmarkIndex(problems), ESTIMATE, max_tokens=2048)
 
     found = {r["id"]: (r["detail"]["benchmark"], r["detail"]["task_id"])
              for r in data.removed if r["reason"] == "contaminated"}

@@ -10,7 +10,7 @@ import pytest
 from conftest import REPO_ROOT, shared_file
 
 from evolcoder.cli import main
-from evolcoder.benchmarks import load_benchmark
+from evolcoder.benchmarks import get, load_benchmark
 from evolcoder.exec import Sandbox
 from evolcoder.jsonl import read_jsonl, write_jsonl
 from evolcoder.evaluation.config import EvaluateConfig
@@ -135,8 +135,9 @@ def test_reference_check_names_the_broken_tasks(tmp_path):
 
 def test_evaluate_stage_scores_generations_and_writes_metrics(tmp_path):
     (tmp_path / "data" / "generations").mkdir(parents=True)
+    write_jsonl(tmp_path / "data/benchmarks/humaneval.jsonl", get("humaneval").public_rows())
     (tmp_path / "params.yaml").write_text(
-        "benchmarks:\n  humaneval:\n    path: null\n"
+        "benchmarks: [humaneval]\n"
         f"evaluate: {{}}\nruntime:\n  evaluate:\n    workers: 2\n    cache: false\n    cache_dir: {tmp_path / 'cache'}\n"
     )
     write_jsonl(tmp_path / "data" / "generations" / "humaneval.jsonl", [

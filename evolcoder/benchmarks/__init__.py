@@ -5,20 +5,26 @@
     prompt = get("mbpp").prompt(problems[0])
 
 To add a benchmark, add a module to this package defining an instance of a `Benchmark`
-subclass (see `humaneval.py` for a small one); enable it under `benchmarks:` in params.yaml.
+subclass (see `humaneval.py` for a small one); list it under `benchmarks:` in params.yaml.
+
+In the pipeline, benchmark `<name>` is read from `data/benchmarks/<name>.jsonl`, a file DVC
+hashes: written by a `fetch` entry from the benchmark's public source, or your own copy.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from evolcoder.benchmarks.base import Benchmark, BenchmarkSource, BenchmarkUnavailable, Column, Problem
+from evolcoder.benchmarks.base import Benchmark, BenchmarkUnavailable, Column, Problem
 from evolcoder.benchmarks.registry import all_benchmarks, get, names
 from evolcoder.config import coerce, read_yaml
 from evolcoder.errors import EvolcoderError
 
-__all__ = ["Benchmark", "BenchmarkSource", "BenchmarkUnavailable", "Column", "Problem", "all_benchmarks", "get",
-           "load_benchmark", "load_enabled_benchmark", "names", "spec_of"]
+__all__ = ["BENCHMARK_DIR", "Benchmark", "BenchmarkUnavailable", "Column", "Problem", "all_benchmarks", "benchmark_file",
+           "enabled_benchmarks", "get", "load_benchmark", "load_enabled_benchmark", "load_file_benchmark", "names",
+           "spec_of"]
+
+BENCHMARK_DIR = Path("data/benchmarks")
 
 
 def load_benchmark(name: str, path: str | None = None) -> list[Problem]:
@@ -29,23 +35,38 @@ def load_benchmark(name: str, path: str | None = None) -> list[Problem]:
     return problems
 
 
-def enabled_benchmarks(params: str | Path) -> dict[str, BenchmarkSource]:
-    """The `benchmarks` section of a params file: each enabled benchmark and its source."""
-    sources = coerce(read_yaml(params).get("benchmarks") or {}, dict[str, BenchmarkSource], "benchmarks")
-    for name in sources:
-        if name not in names():
-            raise EvolcoderError(f"benchmarks.{name}: unknown benchmark; choose from {', '.join(names())}")
-    return sources
+def benchmark_file(name: str) -> Path:
+    """Where the pipeline reads benchmark `name`'s problems: `data/benchmarks/<name>.jsonl`."""
+    return BENCHMARK_DIR / f"{name}.jsonl"
+
+
+def enabled_benchmarks(params: str | Path) -> list[str]:
+    """The `benchmarks` list of a params file: the benchmarks scored, each a registered name."""
+    listed = coerce(read_yaml(params).get("benchmarks") or [], list[str], "benchmarks")
+    unknown = [name for name in listed if name not in names()]
+    if unknown:
+        raise EvolcoderError(f"benchmarks: unknown {', '.join(unknown)}; choose from {', '.join(names())}")
+    return listed
+
+
+def load_file_benchmark(name: str) -> list[Problem]:
+    """Benchmark `name` from its pipeline file, or an error saying how to put it there."""
+    path = benchmark_file(name)
+    if not path.is_file():
+        raise BenchmarkUnavailable(
+            f"{path} not found: add a fetch entry `{name}: {{benchmark: {name}, to: {path}}}` to the params "
+            f"(its public source: {get(name).default_source}), or copy your JSONL of its problems there "
+            f"(and `dvc add {path}`)")
+    return load_benchmark(name, str(path))
 
 
 def load_enabled_benchmark(params: str | Path, name: str) -> list[Problem]:
-    """The problems of `name` from its source in the params file's `benchmarks` section;
-    an error naming the enabled ones if it is not there."""
-    sources = enabled_benchmarks(params)
-    if name not in sources:
-        raise EvolcoderError(f"benchmark {name!r} is not enabled in {params}'s benchmarks section "
-                             f"(enabled: {', '.join(sources) or 'none'})")
-    return load_benchmark(name, sources[name].path)
+    """The problems of `name`, which the params file's `benchmarks` list must name."""
+    enabled = enabled_benchmarks(params)
+    if name not in enabled:
+        raise EvolcoderError(f"benchmark {name!r} is not in {params}'s benchmarks list "
+                             f"(listed: {', '.join(enabled) or 'none'})")
+    return load_file_benchmark(name)
 
 
 def spec_of(problem: Problem) -> Benchmark:

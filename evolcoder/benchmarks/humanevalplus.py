@@ -1,26 +1,29 @@
 """HumanEval+ (EvalPlus): HumanEval's problems with base and plus inputs, scored by comparing
 outputs with the canonical solution's. From a local JSONL in EvalPlus's format or EvalPlus's
-downloader (evalplus 0.3.1 takes v0.1.10)."""
+release (v0.1.10, the version evalplus 0.3.1 uses, unless another is asked for)."""
 
 from __future__ import annotations
 
-from evolcoder.benchmarks.base import Column, Problem
+from typing import Any
+
+from evolcoder.benchmarks.base import Column
 from evolcoder.benchmarks.humaneval import HumanEvalFormat
-from evolcoder.benchmarks.sources import evalplus_rows, read_local
+from evolcoder.benchmarks.sources import evalplus_release_rows
+
+RELEASES = {"v0.1.10": "272720b9ac375502c8ed23cd791c2a93dfb22a911641a494da74a426c09f101"}  # sha256 of the .jsonl.gz
 
 
 class HumanEvalPlus(HumanEvalFormat):
     name = "humanevalplus"
     order = 20
-    default_source = "EvalPlus's release, through evalplus.data.get_human_eval_plus()"
+    default_source = "EvalPlus's HumanEvalPlus release v0.1.10"
     compares_outputs = True
     oracles = "humaneval"
     # Its base tests fill HumanEval's column when HumanEval itself is not scored.
     columns = (Column("HumanEval", "pass@1"), Column("HumanEval+", "plus_pass@1", {"greedy": 52.4}, seed_table=True))
 
-    def load(self, path: str | None) -> list[Problem]:
-        rows = read_local(path) if path else evalplus_rows("get_human_eval_plus")
-        return [self.problem_from_row(row, path) for row in rows]
+    def public_rows(self, version: str | None = None) -> list[dict[str, Any]]:
+        return evalplus_release_rows("HumanEvalPlus", version or "v0.1.10", RELEASES)
 
 
 HUMANEVALPLUS = HumanEvalPlus()

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from evolcoder.benchmarks.base import Benchmark, Column, Problem
-from evolcoder.benchmarks.sources import field, hub_rows, read_local
+from evolcoder.benchmarks.sources import field, hub_rows
 from evolcoder.jsonl import InputError
 from evolcoder.templates import CODE_TASK_PREFIX, alpaca_prompt
 
@@ -43,11 +43,13 @@ class Mbpp(Benchmark):
     task_numbers = range(11, 511)
     hub_split = "test"
 
-    def load(self, path: str | None) -> list[Problem]:
-        param = f"benchmarks.{self.name}.path"
-        rows = read_local(path) if path else hub_rows(HUB_ID, "full", self.hub_split, param)
-        numbered = sorted((self._number(row, path), i) for i, row in enumerate(rows))
-        return [self._problem(rows[i], path) for number, i in numbered if number in self.task_numbers]
+    def public_rows(self, version: str | None = None) -> list[dict[str, Any]]:
+        """The hub's split at revision `version` (a commit of the dataset repository)."""
+        return hub_rows(HUB_ID, "full", self.hub_split, version, f"benchmarks.{self.name}.path")
+
+    def problems(self, rows: list[dict[str, Any]], where: str | None) -> list[Problem]:
+        numbered = sorted((self._number(row, where), i) for i, row in enumerate(rows))
+        return [self._problem(rows[i], where) for number, i in numbered if number in self.task_numbers]
 
     def prompt(self, problem: Problem, tabs: bool = False) -> str:
         body = f"\n{problem.text}\nTest examples:" + "".join(f"\n{t}" for t in problem.test_list)
@@ -59,20 +61,20 @@ class Mbpp(Benchmark):
     def test_program(self, problem: Problem, program: str) -> str:
         return "\n".join([program, problem.test_setup, *problem.test_list]) + "\n"
 
-    def _number(self, row: dict, path: Any) -> int:
+    def _number(self, row: dict, where: str | None) -> int:
         try:
-            return int(mbpp_task_id(field(row, "task_id", path)).split("/")[1])
+            return int(mbpp_task_id(field(row, "task_id", where)).split("/")[1])
         except ValueError as e:
-            raise InputError(f"{path or HUB_ID}: {e}") from e
+            raise InputError(f"{where or HUB_ID}: {e}") from e
 
-    def _problem(self, row: dict, path: Any) -> Problem:
-        tests = tuple(field(row, "test_list", path))
+    def _problem(self, row: dict, where: str | None) -> Problem:
+        tests = tuple(field(row, "test_list", where))
         return Problem(
             benchmark=self.name,
             task_id=mbpp_task_id(row["task_id"]),
             entry_point=entry_point_of(tests[0]) if tests else "",
-            text=field(row, "text", path),
-            canonical_solution=field(row, "code", path),
+            text=field(row, "text", where),
+            canonical_solution=field(row, "code", where),
             test_list=tests,
             test_setup=row.get("test_setup_code", ""),
             challenge_test_list=tuple(row.get("challenge_test_list", ())),

@@ -1,5 +1,7 @@
 """MBPP+ (EvalPlus): MBPP tasks with base and plus inputs, scored by comparing outputs with the
-canonical solution's, EvalPlus's prompt (the task docstring with its first assertion)."""
+canonical solution's, EvalPlus's prompt (the task docstring with its first assertion). From a
+local JSONL in EvalPlus's format (e.g. the 399-task pre-release) or EvalPlus's release (v0.2.0,
+the version evalplus 0.3.1 uses: 378 tasks, unless another is asked for)."""
 
 from __future__ import annotations
 
@@ -7,22 +9,26 @@ from typing import Any
 
 from evolcoder.benchmarks.base import Benchmark, Column, Problem
 from evolcoder.benchmarks.mbpp import MBPP, mbpp_task_id
-from evolcoder.benchmarks.sources import evalplus_rows, field, read_local
+from evolcoder.benchmarks.sources import evalplus_release_rows, field
 from evolcoder.templates import CODE_TASK_PREFIX, alpaca_prompt
+
+RELEASES = {"v0.2.0": "af43697e8791c4c149bdfd6b489d8b5412507551ac20e28a439f650b8225db63"}  # sha256 of the .jsonl.gz
 
 
 class MbppPlus(Benchmark):
     name = "mbppplus"
     order = 40
-    default_source = "EvalPlus's release, through evalplus.data.get_mbpp_plus()"
+    default_source = "EvalPlus's MbppPlus release v0.2.0"
     compares_outputs = True
     oracles = "mbpp"
     cut_markers = MBPP.cut_markers
     columns = (Column("MBPP+", "plus_pass@1", seed_table=True),)
 
-    def load(self, path: str | None) -> list[Problem]:
-        rows = read_local(path) if path else evalplus_rows("get_mbpp_plus")
-        return [self._problem(row, path) for row in rows]
+    def public_rows(self, version: str | None = None) -> list[dict[str, Any]]:
+        return evalplus_release_rows("MbppPlus", version or "v0.2.0", RELEASES)
+
+    def problems(self, rows: list[dict[str, Any]], where: str | None) -> list[Problem]:
+        return [self._problem(row, where) for row in rows]
 
     def prompt(self, problem: Problem, tabs: bool = False) -> str:
         first_assert = problem.assertion.strip().split("\n")[0]
@@ -38,15 +44,15 @@ class MbppPlus(Benchmark):
 
         return {name: mbpp_deserialize_inputs(problem.task_id, inputs) for name, inputs in super().inputs(problem).items()}
 
-    def _problem(self, row: dict, path: Any) -> Problem:
-        prompt = field(row, "prompt", path)
+    def _problem(self, row: dict, where: str | None) -> Problem:
+        prompt = field(row, "prompt", where)
         return Problem(
             benchmark=self.name,
-            task_id=mbpp_task_id(field(row, "task_id", path)),
-            entry_point=field(row, "entry_point", path),
+            task_id=mbpp_task_id(field(row, "task_id", where)),
+            entry_point=field(row, "entry_point", where),
             text=prompt.strip().strip("'\"").strip(),
-            canonical_solution=field(row, "canonical_solution", path),
-            base_inputs=field(row, "base_input", path),
+            canonical_solution=field(row, "canonical_solution", where),
+            base_inputs=field(row, "base_input", where),
             plus_inputs=row.get("plus_input", []),
             atol=float(row.get("atol", 0) or 0),
             contract=row.get("contract", ""),

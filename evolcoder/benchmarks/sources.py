@@ -1,4 +1,4 @@
-"""Reading benchmark rows: a local JSONL, the Hugging Face hub, EvalPlus's downloader.
+"""Reading benchmark rows: a local JSONL, the Hugging Face hub, EvalPlus's releases.
 
 A source that cannot be reached is a `BenchmarkUnavailable` saying what to pass instead,
 never a bare traceback.
@@ -6,10 +6,14 @@ never a bare traceback.
 
 from __future__ import annotations
 
+import gzip
+import json
+import tempfile
 from pathlib import Path
 from typing import Any
 
 from evolcoder.benchmarks.base import BenchmarkUnavailable
+from evolcoder.download import download
 from evolcoder.jsonl import InputError, read_jsonl
 
 
@@ -26,27 +30,24 @@ def field(row: dict, key: str, path: Any) -> Any:
     return row[key]
 
 
-def hub_rows(dataset_id: str, config: str, split: str, param: str) -> list[dict[str, Any]]:
-    """A split of a hub dataset; offline, an error naming the params key `param` to set instead."""
+def hub_rows(dataset_id: str, config: str | None, split: str, revision: str | None, param: str) -> list[dict[str, Any]]:
+    """A split of a hub dataset at `revision`; offline, an error naming the params key `param`."""
     try:
         from datasets import load_dataset
 
-        return list(load_dataset(dataset_id, config, split=split))
+        return list(load_dataset(dataset_id, config, split=split, revision=revision))
     except Exception as e:  # the hub raises many types when offline; all mean the same here
         raise BenchmarkUnavailable(
-            f"could not load {dataset_id} ({config}, {split}) from the hub: {type(e).__name__}: {e}. "
-            f"Set {param} to a local copy (JSONL)."
+            f"could not load {dataset_id} ({config or 'default'}, {split}, revision {revision or 'main'}) from the "
+            f"hub: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}. Set {param} to a local copy (JSONL)."
         ) from e
 
 
-def evalplus_rows(getter: str, **kwargs: Any) -> list[dict[str, Any]]:
-    """Problems through `evalplus.data.<getter>()`, which downloads EvalPlus's release."""
-    try:
-        import evalplus.data
-
-        return list(getattr(evalplus.data, getter)(**kwargs).values())
-    except Exception as e:  # EvalPlus downloads from GitHub; offline this fails in many ways
-        raise BenchmarkUnavailable(
-            f"could not load EvalPlus data through evalplus.data.{getter}(): "
-            f"{type(e).__name__}: {e}. Pass a local JSONL in EvalPlus's format instead."
-        ) from e
+def evalplus_release_rows(name: str, version: str, pinned: dict[str, str]) -> list[dict[str, Any]]:
+    """The rows of an EvalPlus release (`name` HumanEvalPlus or MbppPlus) from its GitHub release
+    page, checked against the sha256 `pinned` holds for that version when it holds one."""
+    url = f"https://github.com/evalplus/{name.lower()}_release/releases/download/{version}/{name}.jsonl.gz"
+    with tempfile.TemporaryDirectory() as folder:
+        path = download(url, Path(folder) / f"{name}.jsonl.gz", pinned.get(version))
+        with gzip.open(path, "rb") as f:
+            return [json.loads(line) for line in f if line.strip()]

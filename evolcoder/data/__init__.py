@@ -1,0 +1,1 @@
+"""Data: fetching inputs, the seed set, the merged instruction data set, dedupe and decontamination."""

@@ -16,7 +16,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from tqdm import tqdm
 
@@ -37,6 +37,7 @@ REASONS = ("dry_run", "empty", "non_code", "too_long", "contaminated", "duplicat
 @dataclass
 class DatasetConfig:
     rounds: list[int] = field(default_factory=lambda: [0, 1, 2])
+    length_counter: Literal["tokenizer", "estimate"] = "estimate"
     allow_dry_run: bool = True
     drop_non_code: bool = True
     dedupe: DedupeConfig = field(default_factory=DedupeConfig)
@@ -185,9 +186,11 @@ def _contamination(row: dict, index: BenchmarkIndex) -> dict[str, Any] | None:
     return {"reason": "contaminated", "detail": found.as_record()} if found else None
 
 
-def dataset_metrics(data: Dataset, config: DatasetConfig, counter: TokenCounter) -> dict[str, Any]:
-    """Flat metrics with stable keys: rows by round and method, drops by reason and benchmark,
-    mean lengths (instruction and answer in words, whole example in tokens)."""
+def dataset_metrics(data: Dataset, config: DatasetConfig, counter: TokenCounter,
+                    decontaminated: Iterable[str]) -> dict[str, Any]:
+    """Flat metrics with stable keys: rows by round and method, drops by reason and by each
+    benchmark decontaminated against (`dropped_benchmark_<name>`, 0 included), mean lengths
+    (instruction and answer in words, whole example in tokens)."""
     train = data.train
     metrics: dict[str, Any] = {"rows": len(train), "rows_read": sum(data.read_by_round.values()),
                                "dropped": len(data.removed)}
@@ -201,7 +204,7 @@ def dataset_metrics(data: Dataset, config: DatasetConfig, counter: TokenCounter)
     reasons = Counter(r["reason"] for r in data.removed)
     metrics.update({f"dropped_{reason}": reasons[reason] for reason in REASONS})
     benchmarks = Counter(r["detail"]["benchmark"] for r in data.removed if r["reason"] == "contaminated")
-    metrics.update({f"dropped_benchmark_{b}": benchmarks[b] for b in config.decontam.benchmarks})
+    metrics.update({f"dropped_benchmark_{b}": benchmarks[b] for b in decontaminated})
     metrics["mean_instruction_words"] = _mean(words(r["instruction"]) for r in train)
     metrics["mean_output_words"] = _mean(words(r["output"]) for r in train)
     metrics["mean_tokens"] = _mean(data.tokens[r["id"]] for r in train)

@@ -19,11 +19,12 @@ import builtins
 import keyword
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from evolcoder.config import check
-from evolcoder.benchmarks import BenchmarkSource, BenchmarkUnavailable, Problem, load_benchmark, names, spec_of
+from evolcoder.benchmarks import BenchmarkUnavailable, Problem, load_benchmark, names, spec_of
 from evolcoder.errors import EvolcoderError
 
 _WORD = re.compile(r"\w+")
@@ -43,16 +44,28 @@ class DecontamError(EvolcoderError):
 
 @dataclass
 class DecontamConfig:
-    """The benchmarks to check against, shaped like the `benchmarks` params section."""
+    """Which benchmarks the training set is cleaned against: every scored one (the `benchmarks`
+    params list) but those in `skip`, and the extra `benchmarks` listed here (e.g. the test sets,
+    while only `mbpp_valid` is scored to choose a recipe)."""
 
     ngram: int = 10
     signatures: bool = True
-    benchmarks: dict[str, BenchmarkSource] = field(default_factory=lambda: {"humaneval": BenchmarkSource()})
+    benchmarks: list[str] = field(default_factory=list)
+    skip: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         check(self.ngram >= 3, "dataset.decontam.ngram", f"must be at least 3, got {self.ngram}")
-        unknown = sorted(set(self.benchmarks) - set(names()))
-        check(not unknown, "dataset.decontam.benchmarks", f"unknown {unknown}; choose from {names()}")
+        for key in ("benchmarks", "skip"):
+            unknown = sorted(set(getattr(self, key)) - set(names()))
+            check(not unknown, f"dataset.decontam.{key}", f"unknown {unknown}; choose from {names()}")
+
+    def against(self, scored: Sequence[str]) -> list[str]:
+        """The benchmarks to decontaminate against when `scored` are scored, in registry order."""
+        stray = sorted(set(self.skip) - set(scored))
+        check(not stray, "dataset.decontam.skip", f"names {stray}, which the benchmarks list does not score "
+                                                  f"(scored: {list(scored)})")
+        wanted = (set(scored) - set(self.skip)) | set(self.benchmarks)
+        return [name for name in names() if name in wanted]
 
 
 @dataclass(frozen=True)
@@ -180,15 +193,16 @@ def ngrams(words: Sequence[str], n: int) -> Iterable[str]:
     return (" ".join(words[i:i + n]) for i in range(len(words) - n + 1))
 
 
-def load_problems(benchmarks: dict[str, BenchmarkSource]) -> list[Problem]:
-    """The problems of every benchmark named, or a DecontamError saying how to fix the source."""
+def load_problems(files: Mapping[str, str | Path | None]) -> list[Problem]:
+    """The problems of each benchmark from its file (None: its public source), or a DecontamError
+    saying how to fix the source."""
     problems: list[Problem] = []
-    for name, source in benchmarks.items():
+    for name, path in files.items():
         try:
-            problems.extend(load_benchmark(name, source.path))
+            problems.extend(load_benchmark(name, None if path is None else str(path)))
         except (BenchmarkUnavailable, OSError, ValueError) as e:
             raise DecontamError(
-                f"dataset.decontam.benchmarks.{name}: cannot load {name} ({e}). Set its `path` to a "
-                f"local JSONL copy, or remove the entry to train without decontaminating against {name}."
+                f"cannot load {name} to decontaminate against it ({e}). Put its problems in that file, or "
+                f"list {name} under dataset.decontam.skip to train without decontaminating against it."
             ) from e
     return problems

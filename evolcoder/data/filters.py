@@ -1,11 +1,12 @@
 """Row filters of the dataset stage: empty and non-code answers, and length in tokens.
 
 Length is counted as training counts it (`evolcoder.train.tokenize`: the Alpaca prompt and
-the answer tokenised apart, plus EOS), with the pretrained model's tokenizer when one is
-configured and in the local cache. Otherwise (the default profile trains its tokenizer later,
-on this very data set) it is estimated as one token per `CHARS_PER_TOKEN` characters.
-StarCoder's tokenizer averages about 3.5 to 4 characters a token on Python and English, so 3
-errs on the side of counting more tokens: it drops a row that would have fit rather than
+the answer tokenised apart, plus EOS), in the way `dataset.length_counter` names, never one
+picked by what happens to be on the machine: `tokenizer` loads the pretrained model's
+tokenizer (and fails, saying how to get it, when it cannot); `estimate` counts one token per
+`CHARS_PER_TOKEN` characters (the default profile trains its tokenizer later, on this very data
+set). StarCoder's tokenizer averages about 3.5 to 4 characters a token on Python and English,
+so 3 errs on the side of counting more tokens: it drops a row that would have fit rather than
 train on a truncated answer.
 """
 
@@ -16,6 +17,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from evolcoder.errors import EvolcoderError
 from evolcoder.templates import example_texts
 
 CHARS_PER_TOKEN = 3.0
@@ -50,21 +52,25 @@ def estimate_tokens(text: str) -> int:
     return math.ceil(len(text) / CHARS_PER_TOKEN)
 
 
-def token_counter(name_or_path: str | None) -> tuple[TokenCounter, str | None]:
-    """A counter using the tokenizer of `name_or_path` when it loads without a download, else
-    the estimate; the second value says why the estimate was used (None when it was not)."""
-    estimate = TokenCounter(f"estimate:{CHARS_PER_TOKEN:g} chars/token", estimate_tokens)
-    if not name_or_path:
-        return estimate, None
+ESTIMATE = TokenCounter(f"estimate:{CHARS_PER_TOKEN:g} chars/token", estimate_tokens)
+
+
+def tokenizer_counter(name_or_path: str, revision: str | None) -> TokenCounter:
+    """A counter with the tokenizer of `name_or_path` at `revision`, downloaded if need be."""
     from transformers import AutoTokenizer
 
     try:
-        tokenizer = AutoTokenizer.from_pretrained(name_or_path, local_files_only=True)
+        tokenizer = AutoTokenizer.from_pretrained(name_or_path, revision=revision)
     except (OSError, ValueError) as e:
-        reason = f"tokenizer of {name_or_path!r} is not available locally ({type(e).__name__})"
-        return estimate, reason
+        raise EvolcoderError(
+            f"dataset.length_counter is tokenizer, but the tokenizer of {name_or_path!r} (revision "
+            f"{revision or 'main'}) cannot be loaded ({type(e).__name__}: {str(e).splitlines()[0]}). For a hub "
+            "model, accept its licence and run `huggingface-cli login` on a machine that reaches the hub (or "
+            f"`huggingface-cli download {name_or_path} --include 'tokenizer*' --local-dir models/base` and set "
+            "model.name_or_path: models/base); or set dataset.length_counter: estimate."
+        ) from e
 
     def count(text: str) -> int:
         return len(tokenizer(text, add_special_tokens=False)["input_ids"])
 
-    return TokenCounter(f"tokenizer:{name_or_path}", count), None
+    return TokenCounter(f"tokenizer:{name_or_path}@{revision or 'main'}", count)

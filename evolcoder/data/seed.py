@@ -1,47 +1,44 @@
-"""The seed instructions: read a source, validate and normalise rows, dedupe, pick a subset."""
+"""The seed instructions: read a local file, validate and normalise rows, dedupe, pick a subset.
+
+`seed.source` is a file (a DVC dependency of the seed stage): the built-in set, your own JSON
+list or JSONL, or a file the `fetch` stage downloaded from a URL or the hub into `data/external/`.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import json
 import random
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 from evolcoder.config import check
+from evolcoder.download import file_sha256
 from evolcoder.errors import EvolcoderError
 from evolcoder.jsonl import InputError, parse_line
 
 BUILTIN_PATH = Path(__file__).with_name("builtin_seeds.jsonl")
-DOWNLOAD_DIR = Path.home() / ".cache" / "evolcoder" / "downloads"
 FIELDS = ("instruction", "input", "output")
 
 
 class SeedSourceError(EvolcoderError):
-    """The seed source cannot be read or fetched."""
+    """The seed source cannot be read."""
 
 
 @dataclass
 class SeedConfig:
-    source: str = "builtin"
-    sha256: str | None = None
+    source: str = "evolcoder/data/builtin_seeds.jsonl"
     limit: int | None = None
     shuffle_seed: int | None = 0
     on_error: Literal["fail", "skip"] = "fail"
 
     def __post_init__(self) -> None:
         check(self.limit is None or self.limit > 0, "seed.limit", f"must be positive or null, got {self.limit}")
-        check(
-            self.sha256 is None or (len(self.sha256) == 64 and all(c in "0123456789abcdef" for c in self.sha256.lower())),
-            "seed.sha256",
-            "must be 64 hex digits or null",
-        )
-        check(self.sha256 is None or not (self.source == "builtin" or self.source.startswith("hf:")),
-              "seed.sha256", f"checks a file or URL source; {self.source!r} has no file to check, so set it to null")
+        check(not self.source.startswith(("http://", "https://", "hf:")), "seed.source",
+              f"{self.source!r} is not a local file: add it to the fetch params (url + sha256, or hf + revision) "
+              "with `to: data/external/<file>`, and set seed.source to that file, so DVC hashes what was read")
 
 
 @dataclass(frozen=True)
@@ -66,28 +63,15 @@ class SeedSet:
 
 
 def make_seed(config: SeedConfig) -> SeedSet:
-    """Read `config.source` and turn it into the seed set; raise InputError on a bad row
+    """Read the file `config.source` and turn it into the seed set; raise InputError on a bad row
     unless `on_error` is 'skip'."""
-    label, rows = read_source(config.source, config.sha256, skip_bad_lines=config.on_error == "skip")
-    return build_seed(rows, label, config)
-
-
-def read_source(source: str, sha256: str | None = None, skip_bad_lines: bool = False) -> tuple[str, list[RawRow]]:
-    """(label, rows) for `builtin`, a local path, `hf:<id>` or an https URL."""
-    if source == "builtin":
-        return "builtin", read_file_rows(BUILTIN_PATH, skip_bad_lines)
-    if source.startswith("hf:"):
-        return source, _read_hub(source[3:])
-    if source.startswith(("https://", "http://")):
-        return source, read_file_rows(download(source, sha256), skip_bad_lines)
-    path = Path(source)
+    path = Path(config.source)
     if not path.is_file():
-        raise SeedSourceError(
-            f"seed.source {source!r} is not 'builtin', 'hf:<id>', a URL, or an existing file"
-        )
-    if sha256:
-        _verify_sha256(path, sha256, source)
-    return path.name, read_file_rows(path, skip_bad_lines)
+        raise SeedSourceError(f"seed.source {config.source!r} is not a file: give a local JSON list or JSONL "
+                              f"(the built-in set is {BUILTIN_PATH.relative_to(BUILTIN_PATH.parents[2])})")
+    seed = build_seed(read_file_rows(path, skip_bad_lines=config.on_error == "skip"), path.name, config)
+    seed.stats["source_sha256"] = file_sha256(path)
+    return seed
 
 
 def read_file_rows(path: Path, skip_bad_lines: bool = False) -> list[RawRow]:
@@ -204,45 +188,3 @@ def normalize_text(text: str) -> str:
 def record_id(instruction: str, input: str) -> str:
     """A stable id: the first 16 hex digits of sha256(instruction, input)."""
     return hashlib.sha256(f"{instruction}\x00{input}".encode()).hexdigest()[:16]
-
-
-def download(url: str, sha256: str | None, folder: Path = DOWNLOAD_DIR) -> Path:
-    """Fetch `url` once into `folder` (checked against `sha256` when given) and return its path."""
-    target = folder / hashlib.sha256(url.encode()).hexdigest()[:16] / Path(url.split("?")[0]).name
-    if not target.is_file():
-        target.parent.mkdir(parents=True, exist_ok=True)
-        partial = target.with_suffix(target.suffix + ".part")
-        try:
-            with urllib.request.urlopen(url, timeout=60) as response, open(partial, "wb") as f:
-                while chunk := response.read(1 << 20):
-                    f.write(chunk)
-        except (urllib.error.URLError, TimeoutError, OSError) as e:
-            partial.unlink(missing_ok=True)
-            raise SeedSourceError(
-                f"could not download {url}: {getattr(e, 'reason', e)}. Check the network, or download "
-                "the file yourself and set seed.source to its local path."
-            ) from e
-        partial.replace(target)
-    if sha256:
-        _verify_sha256(target, sha256, url)
-    return target
-
-
-def _verify_sha256(path: Path, expected: str, source: str) -> None:
-    actual = hashlib.sha256(path.read_bytes()).hexdigest()
-    if actual != expected.lower():
-        raise SeedSourceError(f"{source}: sha256 is {actual}, but seed.sha256 says {expected}")
-
-
-def _read_hub(dataset_id: str) -> list[RawRow]:
-    try:
-        from datasets import load_dataset
-
-        dataset = load_dataset(dataset_id, split="train")
-    except Exception as e:  # offline, the hub client raises many types; each means the same here
-        raise SeedSourceError(
-            f"could not load the dataset hf:{dataset_id} from the Hugging Face hub "
-            f"({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}). Check the network "
-            "and the id, or save its rows as JSON/JSONL and set seed.source to that path."
-        ) from e
-    return [RawRow(f"hf:{dataset_id}[{i}]", dict(row)) for i, row in enumerate(dataset)]

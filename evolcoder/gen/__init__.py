@@ -1,0 +1,1 @@
+"""Generation: shard planning, the transformers and openai backends, resumable shard files."""

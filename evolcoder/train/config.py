@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import ClassVar, Literal
 
 from evolcoder.config import check
@@ -35,15 +36,31 @@ class ScratchModelConfig:
 
 @dataclass
 class ModelConfig:
-    """`init: pretrained` loads `name_or_path` (hub id or folder); `init: scratch` builds `config`."""
+    """`init: pretrained` loads `name_or_path` (hub id at `revision`, or a folder); `init: scratch`
+    builds `config`."""
 
     init: Literal["pretrained", "scratch"] = "scratch"
     name_or_path: str | None = None
+    revision: str | None = None  # the commit of a hub model: its branch moves, a commit does not
     config: ScratchModelConfig = field(default_factory=ScratchModelConfig)
 
     def __post_init__(self) -> None:
         check(self.init == "scratch" or bool(self.name_or_path), "model.name_or_path",
               "required when model.init is 'pretrained' (e.g. bigcode/starcoder)")
+
+    def pretrained_source(self, needed_by: str) -> tuple[str, str | None]:
+        """(name_or_path, revision) of the pretrained model; a ConfigError naming `needed_by` when the
+        model is built from scratch, or when a hub model has no pinned revision."""
+        check(self.init == "pretrained" and bool(self.name_or_path), needed_by,
+              "needs model.init: pretrained with model.name_or_path (a scratch model's tokenizer is trained "
+              "on the training set itself)")
+        if Path(self.name_or_path).exists():
+            return self.name_or_path, None
+        check(bool(self.revision), "model.revision",
+              f"{self.name_or_path} is a hub model: pin it to a commit so that every run loads the same "
+              f"weights (`python -c \"from huggingface_hub import model_info; print(model_info('{self.name_or_path}')"
+              ".sha)\"`, or the model page's 'Files and versions' history)")
+        return self.name_or_path, self.revision
 
 
 @dataclass

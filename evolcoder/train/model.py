@@ -51,13 +51,14 @@ def build_scratch_model(cfg: ScratchModelConfig, tokenizer: PreTrainedTokenizerF
     return GPTBigCodeForCausalLM(config)
 
 
-def load_pretrained(name_or_path: str, **kwargs) -> tuple[GPTBigCodeForCausalLM, PreTrainedTokenizerFast]:
-    """`from_pretrained` for a hub id or local folder, with an actionable error when it fails."""
+def load_pretrained(name_or_path: str, revision: str | None = None,
+                    **kwargs) -> tuple[GPTBigCodeForCausalLM, PreTrainedTokenizerFast]:
+    """`from_pretrained` for a hub id (at `revision`) or local folder, with an actionable error when it fails."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     try:
-        tokenizer = AutoTokenizer.from_pretrained(name_or_path, use_fast=True)
-        model = AutoModelForCausalLM.from_pretrained(name_or_path, **kwargs)
+        tokenizer = AutoTokenizer.from_pretrained(name_or_path, revision=revision, use_fast=True)
+        model = AutoModelForCausalLM.from_pretrained(name_or_path, revision=revision, **kwargs)
     except (OSError, ValueError) as e:
         where = "folder" if Path(name_or_path).exists() else "Hugging Face hub id"
         raise ModelLoadError(

@@ -27,9 +27,11 @@ from evolcoder.train.config import ModelConfig, TrainConfig
 from evolcoder.train.model import build_scratch_model, train_tokenizer
 from evolcoder.train.workdir import last_checkpoint, prepare_run_dir, run_key
 
-METRIC_KEYS = ("final_loss", "best_loss", "steps", "tokens_seen", "tokens_per_s", "padding_efficiency",
-               "n_params", "rows", "truncated_rows", "fully_masked_rows", "world_size",
-               "gradient_accumulation_steps", "resumed_from_step", "peak_gpu_memory_mb")
+# What metrics/train.json holds: facts of the trained model and its data, the same for every run
+# of the same inputs. How this run went (tokens/s, the step it resumed from, peak GPU memory)
+# is printed instead: a hashed output must not change with the machine's speed or a restart.
+METRIC_KEYS = ("final_loss", "best_loss", "steps", "tokens_seen", "padding_efficiency", "n_params", "rows",
+               "truncated_rows", "fully_masked_rows", "world_size", "gradient_accumulation_steps")
 
 
 class TrainingFailed(EvolcoderError):
@@ -54,6 +56,7 @@ def run_training(model_cfg: ModelConfig, train_cfg: TrainConfig, paths: RunPaths
     spec = {
         "train": dataclasses.asdict(train_cfg),
         "model": starting_model(model_cfg, train_cfg.seed, paths.data, run_dir),
+        "revision": model_cfg.revision if model_cfg.init == "pretrained" else None,
         "data": str(paths.data),
         "run_dir": str(run_dir),
         "output_dir": str(paths.output_dir),
@@ -84,7 +87,7 @@ def check_inputs(train_cfg: TrainConfig, paths: RunPaths) -> None:
 def starting_model(model_cfg: ModelConfig, seed: int, data: Path, run_dir: Path) -> str:
     """The hub id or folder the ranks load: for `init: scratch`, a tokenizer and model built once here."""
     if model_cfg.init == "pretrained":
-        return model_cfg.name_or_path
+        return model_cfg.pretrained_source("model.init: pretrained")[0]
     init_dir = run_dir / "init"
     if not init_dir.is_dir():
         texts = (prompt + answer for prompt, answer in map(example_texts, read_jsonl(data)))

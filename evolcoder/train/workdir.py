@@ -16,16 +16,9 @@ from pathlib import Path
 from typing import Any
 
 import evolcoder
+from evolcoder.download import file_sha256
 
 CODE_PATHS = ("train", "templates.py")  # relative to the evolcoder package
-
-
-def file_sha256(path: str | Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def code_version() -> str:

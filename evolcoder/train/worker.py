@@ -94,7 +94,7 @@ def skip_shm_comm_build() -> None:
 
 def build_trainer(spec: dict[str, Any], cfg: TrainConfig, args: TrainingArguments) -> tuple[Trainer, dict[str, Any]]:
     """The Trainer on the encoded data, and facts for the summary (parameters, rows dropped)."""
-    model, tokenizer = load_pretrained(spec["model"])
+    model, tokenizer = load_pretrained(spec["model"], revision=spec.get("revision"))
     add_pad_token(model, tokenizer)
     model.generation_config.pad_token_id = tokenizer.pad_token_id
     model.generation_config.eos_token_id = tokenizer.eos_token_id
