@@ -114,15 +114,30 @@ def passk_rows(metrics: Mapping[str, Mapping[str, Any]]) -> list[dict[str, Any]]
     return sorted(rows, key=lambda r: (r["benchmark"], r["metric"], r["k"]))
 
 
+def pass1_rows(config: ReportConfig, metrics: Mapping[str, Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """The table's pass@1 figures as plot rows (percent), ours first in each column, for the
+    chart of this run against the published figures; a figure not run or not published is left out.
+    `label` (benchmark and a short row name) is the bar's name in `dvc plots show`."""
+    rows = []
+    for column in table_columns(metrics):
+        figures = [(config.model_label, "this run", "ours", column_value(metrics, column.sources))]
+        figures += [(label, row, "published", column.published.get(row)) for row, label, _ in PUBLISHED_ROWS]
+        rows += [{"benchmark": column.name, "model": model, "kind": kind, "pass_at_1": round(value, 2),
+                  "label": f"{column.name}: {short}"} for model, short, kind, value in figures if value is not None]
+    return rows
+
+
 def render_report(config: ReportConfig, metrics: Mapping[str, Mapping[str, Any]],
-                  origins: Mapping[str, Provenance], profile: Mapping[str, Any], notice: str | None) -> str:
-    """The whole `metrics/report.md`."""
+                  origins: Mapping[str, Provenance], profile: Mapping[str, Any], notice: str | None,
+                  charts: Iterable[str] = ()) -> str:
+    """The whole `metrics/report.md`; `charts` are the lines of its charts section."""
     lines = ["# Benchmark report", ""]
     if notice:
         lines += [notice, ""]
     lines += [*_table(config, metrics), ""]
     lines += ["Scores are pass@1 in percent. Our HumanEval+/MBPP+ columns are EvalPlus's plus tests "
               "(`plus_pass@1`); '-' is a figure not run here or not published.", ""]
+    lines += charts
     lines += ["## Sources of the published figures", ""]
     lines += [f"- **{label}**: {note}." for _, label, note in PUBLISHED_ROWS] + [""]
     lines += ["## What produced our figures", "", "| benchmark | tasks | samples | " + " | ".join(_ks(metrics))
