@@ -115,15 +115,17 @@ def passk_rows(metrics: Mapping[str, Mapping[str, Any]]) -> list[dict[str, Any]]
 
 
 def pass1_rows(config: ReportConfig, metrics: Mapping[str, Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """The table's pass@1 figures as plot rows (percent), ours first in each column, for the
-    chart of this run against the published figures; a figure not run or not published is left out.
-    `label` (benchmark and a short row name) is the bar's name in `dvc plots show`."""
+    """The table's pass@1 figures as plot rows (percent, null where the table has '-'), ours
+    first, for the chart of this run against the published figures; a column with no figure at
+    all is left out. `label` (benchmark and a short row name) names the bar in `dvc plots show`."""
     rows = []
     for column in table_columns(metrics):
         figures = [(config.model_label, "this run", "ours", column_value(metrics, column.sources))]
         figures += [(label, row, "published", column.published.get(row)) for row, label, _ in PUBLISHED_ROWS]
-        rows += [{"benchmark": column.name, "model": model, "kind": kind, "pass_at_1": round(value, 2),
-                  "label": f"{column.name}: {short}"} for model, short, kind, value in figures if value is not None]
+        if any(value is not None for *_, value in figures):
+            rows += [{"benchmark": column.name, "model": model, "kind": kind,
+                      "pass_at_1": None if value is None else round(value, 2), "label": f"{column.name}: {short}"}
+                     for model, short, kind, value in figures]
     return rows
 
 

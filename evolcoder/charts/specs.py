@@ -21,9 +21,10 @@ ROUND = {"field": "round", "type": "ordinal", "title": None,
 
 
 def pass1_vs_paper(rows: Rows) -> Spec:
-    """Grouped bars per benchmark: our pass@1 in colour beside each published figure in grey.
+    """Grouped bars per benchmark: our pass@1 in colour beside each published figure in grey;
+    a figure we did not run or that was not published says so in place of its bar.
 
-    Rows: `{benchmark, model, kind: ours|published, pass_at_1}` (percent), ours first."""
+    Rows: `{benchmark, model, kind: ours|published, pass_at_1}` (percent or null), ours first."""
     models = _unique(r["model"] for r in rows)
     kinds = {r["model"]: r["kind"] for r in rows}
     greys = cycle(PUBLISHED)
@@ -43,9 +44,13 @@ def pass1_vs_paper(rows: Rows) -> Spec:
         },
         "layer": [
             {"mark": {"type": "bar"}},
-            {"mark": {"type": "text", "align": "left", "dx": 4, "fontSize": 11},
-             "encoding": {"text": {"field": "pass_at_1", "type": "quantitative", "format": ".1f"},
-                          "color": {"value": "#222222"}}},
+            {"transform": [{"calculate": "isValid(datum.pass_at_1) ? format(datum.pass_at_1, '.1f') : "
+                                         "datum.kind == 'ours' ? 'not run' : 'not published'", "as": "figure"},
+                           {"calculate": "isValid(datum.pass_at_1) ? datum.pass_at_1 : 0", "as": "at"}],
+             "mark": {"type": "text", "align": "left", "dx": 4, "fontSize": 11},
+             "encoding": {"x": {"field": "at", "type": "quantitative"}, "text": {"field": "figure"},
+                          "color": {"value": "#222222"},
+                          "opacity": {"condition": {"test": "isValid(datum.pass_at_1)", "value": 1}, "value": 0.55}}},
         ],
     }
 
