@@ -1,5 +1,5 @@
 """The report's charts: SVG files drawn offline by the report stage from the plot files `dvc plots`
-shows, embedded in metrics/report.md; and the page template that makes `dvc plots show` offline."""
+shows, embedded in metrics/report.md. tests/test_report_view.py looks at them in a browser."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 
 from evolcoder.charts import specs
-from evolcoder.charts.dvc_page import offline_template
 from evolcoder.charts.render import Chart, draw_charts, read_rows
 from evolcoder.errors import EvolcoderError
 from evolcoder.report import ReportConfig, pass1_rows
@@ -152,9 +151,3 @@ def test_an_empty_plot_file_is_not_drawn(tmp_path):
     (tmp_path / "empty.json").write_text("[]")
     drawn = draw_charts([Chart("x", "empty.json", "dataset", "X", specs.composition)], tmp_path / "charts", tmp_path)
     assert drawn[0].path is None and drawn[0].reason == "`empty.json` has no rows"
-
-
-def test_the_dvc_plots_template_loads_nothing_from_the_network():
-    page = offline_template()
-    assert "{plot_divs}" in page and "{scripts}" not in page  # DVC's CDN tags go in {scripts}
-    assert not re.search(r"<script[^>]+src=", page) and "vegaEmbed" in page
