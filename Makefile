@@ -7,7 +7,9 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: install repro test test-fast bench clean-venv
+PLOTS_TEMPLATE := .dvc/tmp/offline_plots.html
+
+.PHONY: install repro test test-fast bench plots browser clean-venv
 
 install: $(STAMP)
 
@@ -20,11 +22,30 @@ $(STAMP): pyproject.toml
 repro: $(STAMP)
 	$(BIN)/dvc repro
 
-test: $(STAMP)
+test: $(STAMP) browser
 	$(BIN)/python -m pytest -q
+
+# Headless Chromium for the tests that look at the report as a person does: installed from
+# Debian when missing and run as root (CI, a fresh machine); elsewhere those tests skip.
+browser:
+	@if ! command -v chromium >/dev/null && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "installing Debian's chromium for the rendering tests"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+	    chromium fonts-dejavu-core >/dev/null; \
+	fi
 
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -q -m "not slow"
+
+# `dvc plots show` with Vega's scripts inlined (DVC's own page loads them from a CDN): writes
+# dvc_plots/index.html, and points plots.html_template at the template so later `dvc plots
+# show` and `dvc plots diff` draw offline too.
+plots: $(PLOTS_TEMPLATE)
+	$(BIN)/dvc config --local plots.html_template $(PLOTS_TEMPLATE:.dvc/%=%)
+	$(BIN)/dvc plots show
+
+$(PLOTS_TEMPLATE): $(STAMP)
+	$(BIN)/evolcoder plots-template $@
 
 bench: $(STAMP)
 	for script in bench/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done

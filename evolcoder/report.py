@@ -131,16 +131,32 @@ def passk_rows(metrics: Mapping[str, Mapping[str, Any]]) -> list[dict[str, Any]]
     return sorted(rows, key=lambda r: (r["benchmark"], r["metric"], r["k"]))
 
 
+def pass1_rows(config: ReportConfig, metrics: Mapping[str, Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """The table's pass@1 figures as plot rows (percent, null where the table has '-'), ours
+    first, for the chart of this run against the published figures; a column with no figure at
+    all is left out. `label` (benchmark and a short row name) names the bar in `dvc plots show`."""
+    rows = []
+    for column in table_columns(metrics):
+        figures = [(config.model_label, "this run", "ours", column_value(metrics, column.sources))]
+        figures += [(label, row, "published", column.published.get(row)) for row, label, _ in PUBLISHED_ROWS]
+        if any(value is not None for *_, value in figures):
+            rows += [{"benchmark": column.name, "model": model, "kind": kind,
+                      "pass_at_1": None if value is None else round(value, 2), "label": f"{column.name}: {short}"}
+                     for model, short, kind, value in figures]
+    return rows
+
+
 def render_report(config: ReportConfig, metrics: Mapping[str, Mapping[str, Any]],
                   origins: Mapping[str, Provenance], decontaminated: Sequence[str], profile: Mapping[str, Any],
-                  notice: str | None) -> str:
-    """The whole `metrics/report.md`."""
+                  notice: str | None, charts: Iterable[str] = ()) -> str:
+    """The whole `metrics/report.md`; `charts` are the lines of its charts section."""
     lines = ["# Benchmark report", ""]
     if notice:
         lines += [notice, ""]
     lines += [*_table(config, metrics), ""]
     lines += ["Scores are pass@1 in percent. Our HumanEval+/MBPP+ columns are EvalPlus's plus tests "
               "(`plus_pass@1`); '-' is a figure not run here or not published.", ""]
+    lines += charts
     lines += ["## Sources of the published figures", ""]
     lines += [f"- **{label}**: {note}." for _, label, note in PUBLISHED_ROWS] + [""]
     lines += ["## What produced our figures", "", "| benchmark | tasks | samples | " + " | ".join(_ks(metrics))
