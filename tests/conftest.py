@@ -65,3 +65,30 @@ def tiny_checkpoint(tmp_path_factory) -> Path:
 
     config = ScratchModelConfig(n_layer=2, n_embd=64, n_head=4, n_positions=1024, vocab_size=400)
     return save_standin_checkpoint(tmp_path_factory.mktemp("tiny_checkpoint"), config)
+
+
+@pytest.fixture
+def fake_gpus(monkeypatch):
+    """Make torch report `physical` CUDA GPUs, of which `CUDA_VISIBLE_DEVICES` (`visible`, or
+    unset) picks some, bf16 native or only emulated: the GPU node code paths run on the CPU.
+    Like NVML, the count follows the variable when it is set."""
+    import os
+
+    import torch
+
+    def install(physical: int, visible: str | None = None, native_bf16: bool = True) -> None:
+        if visible is None:
+            monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
+        else:
+            monkeypatch.setenv("CUDA_VISIBLE_DEVICES", visible)
+
+        def device_count() -> int:
+            listed = os.environ.get("CUDA_VISIBLE_DEVICES")
+            return physical if listed is None else len([d for d in listed.split(",") if d.strip()])
+
+        monkeypatch.setattr(torch.cuda, "device_count", device_count)
+        monkeypatch.setattr(torch.cuda, "is_available", lambda: device_count() > 0)
+        monkeypatch.setattr(torch.cuda, "is_bf16_supported",
+                            lambda including_emulation=True: native_bf16 or including_emulation)
+
+    return install

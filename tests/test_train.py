@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import types
 from pathlib import Path
 
 import pytest
@@ -15,7 +16,7 @@ from evolcoder.train.batching import PaddingCollator
 from evolcoder.train.config import ModelConfig, ScratchModelConfig, TrainConfig
 from evolcoder.train.model import (ModelLoadError, add_pad_token, build_scratch_model, load_pretrained,
                                    train_tokenizer)
-from evolcoder.train.runner import launch_command, launch_env
+from evolcoder.train.launch import launch_command, launch_env
 from evolcoder.train.tokenize import IGNORE_INDEX, encode_records
 from evolcoder.train.workdir import last_checkpoint, run_key
 
@@ -194,7 +195,7 @@ def test_a_rank_that_cannot_load_its_model_prints_the_fix_without_a_traceback(tm
 
     monkeypatch.setattr(worker, "skip_shm_comm_build", lambda: None)
     monkeypatch.setattr(worker, "configure_cpu_ranks", lambda: False)
-    monkeypatch.setattr(worker, "training_arguments", lambda *a: None)
+    monkeypatch.setattr(worker, "training_arguments", lambda *a: types.SimpleNamespace(world_size=1))
     spec = tmp_path / "spec.json"
     spec.write_text(json.dumps({"train": {}, "model": str(tmp_path / "no-model"), "data": "unused",
                                 "run_dir": str(tmp_path)}))

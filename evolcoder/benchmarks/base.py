@@ -72,7 +72,7 @@ class Benchmark:
 
     name: str  # the key of the `benchmarks` params section and of the generate@/evaluate@ stages
     order: int = 100  # place in tables and listings
-    default_source: str = ""  # what `path: null` reads, for messages and the README
+    default_source: str = ""  # what `public_rows` reads, for messages and the README
     # EvalPlus benchmarks compare outputs with the canonical solution's on base and plus inputs;
     # `oracles` names EvalPlus's dataset whose special oracles apply ("humaneval" or "mbpp").
     compares_outputs: bool = False

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import torch
@@ -18,6 +19,10 @@ class ModelUnavailable(EvolcoderError):
     """The checkpoint folder is missing or incomplete."""
 
 
+class OutOfMemory(EvolcoderError):
+    """One prompt alone does not fit in GPU memory."""
+
+
 def pick_device(setting: str) -> torch.device:
     """'auto' is the GPU when one is visible, else the CPU."""
     if setting == "cuda" and not torch.cuda.is_available():
@@ -28,16 +33,29 @@ def pick_device(setting: str) -> torch.device:
 
 
 def pick_dtype(setting: str, device: torch.device) -> torch.dtype:
-    """'auto' is bf16 on GPUs that have it, fp16 on older GPUs, fp32 on the CPU."""
+    """'auto' is bf16 on GPUs with native bf16 (Ampere on), fp16 on older GPUs (which torch would
+    otherwise run in emulated bf16, slowly), fp32 on the CPU."""
     if setting != "auto":
         return getattr(torch, setting)
     if device.type != "cuda":
         return torch.float32
-    return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    return torch.bfloat16 if torch.cuda.is_bf16_supported(including_emulation=False) else torch.float16
+
+
+def numerics(config: GenerateConfig) -> dict[str, str | None]:
+    """What decides the arithmetic besides the settings: the resolved dtype and device, and the
+    torch and CUDA versions (CPU-fp32 and GPU-bf16 generations must never share a plan)."""
+    device = pick_device(config.device)
+    return {"dtype": str(pick_dtype(config.dtype, device)).removeprefix("torch."), "device": device.type,
+            "torch": torch.__version__, "cuda": torch.version.cuda}
 
 
 class TransformersBackend:
-    """Left-padded batches; each job expanded to `n_samples` rows, each row with its own seed."""
+    """Left-padded batches; each job expanded to `n_samples` rows, each row with its own seed.
+
+    A batch that runs out of GPU memory is halved and retried (the per-(task, sample) seeds keep
+    each text), down to one prompt; later batches start at the size that fitted.
+    """
 
     def __init__(self, config: GenerateConfig):
         if not (Path(config.model) / "config.json").is_file():
@@ -50,9 +68,40 @@ class TransformersBackend:
         if self.tokenizer.pad_token_id is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token
         dtype = pick_dtype(config.dtype, self.device)
-        self.model = AutoModelForCausalLM.from_pretrained(config.model, dtype=dtype).to(self.device).eval()
+        # straight onto the device: a 15B model never passes through host memory on its way to a GPU
+        self.model = AutoModelForCausalLM.from_pretrained(config.model, dtype=dtype, device_map=self.device).eval()
+        self.fitting = config.batch_size  # prompts per generate call that fit in memory so far
 
     def generate(self, jobs: list[Job]) -> list[list[Completion]]:
+        done: list[list[Completion]] = []
+        while len(done) < len(jobs):
+            chunk = jobs[len(done):len(done) + self.fitting]
+            completions = self._generate_unless_oom(chunk)
+            if completions is None:
+                self._halve_after_oom(chunk)
+            else:
+                done += completions
+        return done
+
+    def _generate_unless_oom(self, jobs: list[Job]) -> list[list[Completion]] | None:
+        try:
+            return self._generate(jobs)
+        except torch.cuda.OutOfMemoryError:
+            return None  # the caller retries, after this frame (and the batch's tensors) is gone
+
+    def _halve_after_oom(self, jobs: list[Job]) -> None:
+        torch.cuda.empty_cache()
+        if len(jobs) == 1:
+            raise OutOfMemory(
+                f"task {jobs[0].task_id}: out of GPU memory generating its {self.config.n_samples} sample(s) of up "
+                f"to {self.config.max_new_tokens} tokens even alone; use a GPU with more memory, or "
+                "generate.backend: openai with a vLLM server (paged KV cache), or lower generate.n_samples or "
+                "generate.max_new_tokens (which changes the results)")
+        self.fitting = len(jobs) // 2
+        print(f"generate: out of GPU memory with {len(jobs)} prompts per batch; retrying with {self.fitting}",
+              file=sys.stderr, flush=True)
+
+    def _generate(self, jobs: list[Job]) -> list[list[Completion]]:
         n = self.config.n_samples
         prompts = [job.prompt for job in jobs for _ in range(n)]
         batch = self.tokenizer(prompts, return_tensors="pt", padding=True).to(self.device)

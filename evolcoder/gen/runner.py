@@ -22,11 +22,12 @@ from pathlib import Path
 from tqdm import tqdm
 
 from evolcoder.benchmarks import Problem, get
-from evolcoder.config import recipe
+from evolcoder.config import ConfigError, recipe
 from evolcoder.errors import EvolcoderError
 from evolcoder.gen.backend import Backend, Completion, Job
 from evolcoder.gen.config import GenerateConfig
 from evolcoder.gen.shards import ShardFile, merge_shards, plan_shards, shard_path
+from evolcoder.gpus import describe, visible_gpus
 from evolcoder.jsonl import read_jsonl, write_json, write_jsonl
 
 PLAN_FILE = "plan.json"
@@ -44,11 +45,11 @@ def shard_jobs(jobs: Sequence[Job], index: int, total: int) -> list[Job]:
     return [jobs[i] for i in plan[index]]
 
 
-def fingerprint(config: GenerateConfig, jobs: Sequence[Job]) -> str:
-    """sha256 over the decoding settings, the prompts and (transformers) the model's files."""
+def fingerprint(config: GenerateConfig, jobs: Sequence[Job], facts: dict) -> str:
+    """sha256 over the decoding settings, the numerics, the prompts and (transformers) the model's files."""
     h = hashlib.sha256()
     settings = recipe(config)  # runtime knobs (shards, batch size, concurrency) split the work, not the text
-    h.update(json.dumps(settings, sort_keys=True, default=str).encode())
+    h.update(json.dumps([settings, facts], sort_keys=True, default=str).encode())
     for job in jobs:
         h.update(json.dumps([job.task_id, job.prompt]).encode())
     if config.backend == "transformers":
@@ -59,11 +60,21 @@ def fingerprint(config: GenerateConfig, jobs: Sequence[Job]) -> str:
     return h.hexdigest()
 
 
+def run_numerics(config: GenerateConfig) -> dict:
+    """The transformers backend's resolved dtype and device, torch and CUDA versions; {} for a server."""
+    if config.backend != "transformers":
+        return {}
+    from evolcoder.gen.hf_backend import numerics
+
+    return numerics(config)
+
+
 def prepare_work_dir(work_dir: str | Path, config: GenerateConfig, jobs: Sequence[Job]) -> None:
-    """Keep the shard files if they belong to this run's settings, prompts and model (re-split
-    when only the number of shards changed, a runtime knob), else clear them."""
+    """Keep the shard files if they belong to this run's settings, numerics, prompts and model
+    (re-split when only the number of shards changed, a runtime knob), else clear them."""
     work_dir = Path(work_dir)
-    plan = {"fingerprint": fingerprint(config, jobs), "num_shards": config.num_shards,
+    facts = run_numerics(config)
+    plan = {"fingerprint": fingerprint(config, jobs, facts), "numerics": facts, "num_shards": config.num_shards,
             "n_tasks": len(jobs), "n_samples": config.n_samples}
     plan_file = work_dir / PLAN_FILE
     if plan_file.is_file():
@@ -74,7 +85,8 @@ def prepare_work_dir(work_dir: str | Path, config: GenerateConfig, jobs: Sequenc
             reshard(work_dir, old["num_shards"], config, jobs)
             write_json(plan_file, plan)
             return
-        print(f"generate: settings, prompts or model changed since {work_dir} was written; starting afresh")
+        print(f"generate: settings, numerics (dtype, device, torch, CUDA), prompts or model changed since "
+              f"{work_dir} was written; starting afresh")
         shutil.rmtree(work_dir)
     work_dir.mkdir(parents=True, exist_ok=True)  # other nodes may be creating it too
     (work_dir / ".gitignore").write_text("*\n")  # resume state, not an artifact
@@ -145,11 +157,11 @@ def run_all_shards(config: GenerateConfig, jobs: Sequence[Job], work_dir: str | 
         run_shard(config, jobs, 0, 1, work_dir, label)
         return
     ctx = mp.get_context("spawn")
-    gpus = _visible_gpus() if config.backend == "transformers" and config.device != "cpu" else []
+    gpus = shard_gpus(config)
     threads = max(1, (os.cpu_count() or 1) // total)
     procs = []
     for index in range(total):
-        env = {"CUDA_VISIBLE_DEVICES": gpus[index % len(gpus)]} if gpus else {}
+        env = {"CUDA_VISIBLE_DEVICES": gpus[index]} if gpus else {}
         with _environ(env):
             proc = ctx.Process(target=_shard_process, args=(config, list(jobs), index, total, str(work_dir), label,
                                                             None if gpus else threads))
@@ -189,13 +201,18 @@ def _wait_all(procs: list, work_dir: str | Path) -> None:
                     f"above); finished tasks are kept in {work_dir}, so rerunning resumes from them")
 
 
-def _visible_gpus() -> list[str]:
-    visible = os.environ.get("CUDA_VISIBLE_DEVICES")
-    if visible is not None:
-        return [d for d in visible.split(",") if d.strip()]
-    import torch
-
-    return [str(i) for i in range(torch.cuda.device_count())]
+def shard_gpus(config: GenerateConfig) -> list[str]:
+    """The GPU of each shard process, one each ([] when the shards run on the CPU): every shard
+    loads its own copy of the model, so two on one GPU would run out of memory or crawl."""
+    if config.backend != "transformers" or config.device == "cpu":
+        return []
+    gpus = visible_gpus()
+    if gpus and config.num_shards > len(gpus):
+        raise ConfigError(
+            f"runtime.generate.num_shards: {config.num_shards} shards but {describe(gpus)}; each shard loads "
+            f"its own copy of the model onto its own GPU: set runtime.generate.num_shards to at most "
+            f"{len(gpus)}, or make more GPUs visible")
+    return gpus[:config.num_shards]
 
 
 @contextmanager

@@ -67,11 +67,13 @@ class ModelConfig:
 class TrainConfig:
     """The fine-tuning recipe. global_batch_size = per_device_batch_size x accumulation x ranks.
 
-    `RUNTIME` fields (params: `runtime.train`) decide where checkpoints go and how often, not
-    what is learned; they are left out of the run key, so changing one keeps resume state.
+    `RUNTIME` fields (params: `runtime.train`) decide where checkpoints go and how often, and
+    which address the ranks meet at (`master_addr`), not what is learned; they are left out of
+    the run key, so changing one keeps resume state.
     """
 
-    RUNTIME: ClassVar[tuple[str, ...]] = ("logging_steps", "save_steps", "save_total_limit", "work_dir")
+    RUNTIME: ClassVar[tuple[str, ...]] = ("logging_steps", "save_steps", "save_total_limit", "work_dir",
+                                          "master_addr")
 
     deepspeed_config: str = "configs/deepspeed/zero3.json"
     num_processes: int = 1  # ranks per node
@@ -95,6 +97,7 @@ class TrainConfig:
     save_steps: int = 25
     save_total_limit: int = 2
     work_dir: str = ".work/train"  # resumable checkpoints, keyed by run; never committed
+    master_addr: str | None = None  # rank 0's address on the network the nodes share; None: DeepSpeed's guess
 
     def __post_init__(self) -> None:
         positive = ("num_processes", "num_nodes", "global_batch_size", "per_device_batch_size",
@@ -112,6 +115,8 @@ class TrainConfig:
               f"{self.global_batch_size} is not divisible by per_device_batch_size x ranks = "
               f"{self.per_device_batch_size} x {self.world_size} = {per_step}; "
               "change one of train.global_batch_size, per_device_batch_size, num_processes, num_nodes")
+        check(self.master_addr is None or bool(self.master_addr.strip()), "train.master_addr",
+              "must be an address (the first host's, on the network the nodes share) or null")
         check(self.num_nodes == 1 or self.hostfile is not None, "train.hostfile",
               f"num_nodes={self.num_nodes} needs a DeepSpeed hostfile (lines 'host slots=N')")
 

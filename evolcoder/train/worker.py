@@ -81,15 +81,33 @@ def training_arguments(cfg: TrainConfig, run_dir: str | Path, configured_state: 
 
 
 def skip_shm_comm_build() -> None:
-    """Keep DeepSpeed from JIT-compiling its CPU shared-memory comm op (minutes on first use).
+    """On the CPU, keep DeepSpeed from JIT-compiling its shared-memory comm op (minutes on first use).
 
     `deepspeed.comm` builds `deepspeed_shm_comm` whenever it starts on the CPU accelerator, but
     only `inference_all_reduce` (tensor-parallel inference) uses it; ZeRO training goes through
-    torch.distributed (gloo). DeepSpeed keeps its op-compatibility table as a mutable dict.
+    torch.distributed (gloo). DeepSpeed keeps its op-compatibility table as a mutable dict, filled
+    on first access by probing every op (compiler runs, GPU queries): on a GPU, neither is paid.
     """
+    import torch
+
+    if torch.cuda.is_available():
+        return
     import deepspeed.ops
 
     deepspeed.ops.__compatible_ops__["deepspeed_shm_comm"] = False
+
+
+def check_world_size(cfg: TrainConfig, world_size: int) -> None:
+    """The launcher started the ranks the batch was derived for; a hostfile with fewer hosts or
+    slots would otherwise shrink the world, and the global batch with it, without a word."""
+    if world_size != cfg.world_size:
+        raise EvolcoderError(
+            f"{world_size} rank(s) started, but the batch was derived for train.num_nodes x num_processes = "
+            f"{cfg.num_nodes} x {cfg.num_processes} = {cfg.world_size} ranks ({cfg.per_device_batch_size} per "
+            f"device x {cfg.gradient_accumulation_steps} accumulation steps): the global batch would be "
+            f"{cfg.per_device_batch_size * cfg.gradient_accumulation_steps * world_size}, not "
+            f"train.global_batch_size={cfg.global_batch_size}. Check that train.hostfile lists "
+            f"{cfg.num_nodes} reachable host(s) with {cfg.num_processes} GPUs each")
 
 
 def build_trainer(spec: dict[str, Any], cfg: TrainConfig, args: TrainingArguments) -> tuple[Trainer, dict[str, Any]]:
@@ -115,6 +133,7 @@ def train(spec: dict[str, Any]) -> None:
     cfg = from_dict(TrainConfig, spec["train"], prefix="train")
     skip_shm_comm_build()
     args = training_arguments(cfg, spec["run_dir"], configure_cpu_ranks())
+    check_world_size(cfg, args.world_size)
     trainer, facts = build_trainer(spec, cfg, args)
     resume = last_checkpoint(spec["run_dir"])
     start_step = int(resume.name.split("-")[1]) if resume else 0

@@ -1,0 +1,184 @@
+"""Start the ranks with DeepSpeed's launcher: one GPU per rank, the right GPUs, the master's port.
+
+`python -m deepspeed.launcher.runner` (the `deepspeed` command) starts `train.num_processes`
+ranks of `evolcoder.train.worker` per node, and with `train.hostfile` on every host listed
+there (over pdsh and ssh). Without a GPU the ranks run on the CPU (`DS_ACCELERATOR=cpu`, gloo).
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import socket
+import subprocess
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+
+from evolcoder.config import ConfigError
+from evolcoder.errors import EvolcoderError
+from evolcoder.gpus import describe, visible_gpus
+from evolcoder.train.config import TrainConfig
+
+# What a rank on another host needs from this environment, besides what DeepSpeed exports itself
+# (PYTHON*, NCCL*): the Hugging Face cache and token, the ops' build folder, the CUDA toolkit.
+FORWARDED_ENV = ("HF_", "HUGGING_FACE_HUB_TOKEN", "TRANSFORMERS_", "TOKENIZERS_PARALLELISM",
+                 "TORCH_EXTENSIONS_DIR", "CUDA_HOME", "OMP_NUM_THREADS")
+RANK_ENV_FILE = "deepspeed_env"  # in the run folder; DS_ENV_FILE points the launcher at it
+
+
+class TrainingFailed(EvolcoderError):
+    """A training rank exited with an error; its output above says why."""
+
+
+def has_gpu() -> bool:
+    import torch
+
+    return torch.cuda.is_available()
+
+
+def check_gpus_per_rank(cfg: TrainConfig) -> None:
+    """Refuse more ranks per node than GPUs: accelerate puts rank r on GPU r % count, so extra
+    ranks would stack on GPUs already holding one (8 copies of the work on one 80 GB card)."""
+    if cfg.hostfile:
+        check_hostfile(cfg)
+        return
+    gpus = visible_gpus()
+    if gpus and cfg.num_processes > len(gpus):
+        raise ConfigError(
+            f"train.num_processes: {cfg.num_processes} ranks per node but {describe(gpus)}; each rank "
+            f"needs its own GPU: set train.num_processes to at most {len(gpus)} (train.global_batch_size "
+            "stays, the accumulation grows), or make more GPUs visible")
+
+
+def check_hostfile(cfg: TrainConfig) -> None:
+    """The hostfile lists `num_nodes` hosts with a slot (GPU) for each of `num_processes` ranks."""
+    from deepspeed.launcher.runner import fetch_hostfile
+
+    try:
+        hosts = fetch_hostfile(cfg.hostfile)
+    except ValueError as e:
+        raise ConfigError(f"train.hostfile: {cfg.hostfile}: {e} (expected lines 'host slots=N')") from None
+    if hosts is None:
+        raise ConfigError(f"train.hostfile: {cfg.hostfile} does not exist")
+    if len(hosts) < cfg.num_nodes:
+        raise ConfigError(f"train.num_nodes: {cfg.num_nodes} nodes but {cfg.hostfile} lists {len(hosts)} "
+                          f"host(s): {', '.join(hosts)}; add hosts or lower train.num_nodes")
+    for host, slots in list(hosts.items())[:cfg.num_nodes]:
+        if slots < cfg.num_processes:
+            raise ConfigError(f"train.num_processes: {cfg.num_processes} ranks per node but {cfg.hostfile} gives "
+                              f"{host} slots={slots} (its GPUs); lower train.num_processes to {slots} or fix "
+                              "the hostfile")
+
+
+def included_gpus(cfg: TrainConfig) -> list[str] | None:
+    """The GPUs for `--include localhost:<ids>` when CUDA_VISIBLE_DEVICES picks them on one node.
+
+    With `--num_gpus` the launcher deletes CUDA_VISIBLE_DEVICES ("ignoring it") and runs the ranks
+    on physical GPUs 0..N-1, on a shared node too; `--include` keeps the choice.
+    """
+    if cfg.hostfile or not os.environ.get("CUDA_VISIBLE_DEVICES") or not has_gpu():
+        return None
+    gpus = visible_gpus()[:cfg.num_processes]
+    if not all(gpu.isdigit() for gpu in gpus):
+        raise EvolcoderError(f"CUDA_VISIBLE_DEVICES={os.environ['CUDA_VISIBLE_DEVICES']}: DeepSpeed's launcher "
+                             "selects GPUs by index; list indices (`nvidia-smi -L` shows them)")
+    return gpus
+
+
+def launch_command(cfg: TrainConfig, spec_path: str | Path, port: int, gpus: list[str] | None = None) -> list[str]:
+    """The `deepspeed` launcher command line for the worker module (`gpus`: see `included_gpus`)."""
+    cmd = [sys.executable, "-m", "deepspeed.launcher.runner"]
+    if gpus:  # the launcher refuses --include together with --num_nodes/--num_gpus
+        cmd += ["--include", "localhost:" + ",".join(gpus)]
+    else:
+        cmd += ["--num_nodes", str(cfg.num_nodes), "--num_gpus", str(cfg.num_processes)]
+    cmd += ["--master_port", str(port), "--no_local_rank"]
+    if cfg.master_addr:
+        cmd += ["--master_addr", cfg.master_addr]
+    if cfg.hostfile:
+        cmd += ["--hostfile", cfg.hostfile]
+    return cmd + ["--module", "evolcoder.train.worker", str(spec_path)]
+
+
+def launch_env(base: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The ranks' environment: DeepSpeed's CPU accelerator where there is no GPU."""
+    env = dict(os.environ if base is None else base)
+    if not has_gpu():
+        env.setdefault("DS_ACCELERATOR", "cpu")
+    env.setdefault("TOKENIZERS_PARALLELISM", "false")
+    return env
+
+
+def write_rank_env(path: Path, env: Mapping[str, str]) -> Path:
+    """The variables ranks on other hosts need, as `KEY=value` lines for the multi-node launcher.
+
+    The launcher exports only PYTHON*, NCCL* and the lines of `.deepspeed_env` (in ~ and the
+    working folder) to the other hosts. This file holds FORWARDED_ENV, then the lines of those
+    `.deepspeed_env` files (DS_ENV_FILE, set to this file, hides them). It may hold HF_TOKEN:
+    readable by its owner only, and deleted with the run folder.
+    """
+    lines = [f"{key}={value}" for key, value in sorted(env.items()) if key.startswith(FORWARDED_ENV)]
+    name = env.get("DS_ENV_FILE", ".deepspeed_env")
+    for folder in (Path.home(), Path(".")):  # the launcher's order: later lines win
+        user_file = folder / name
+        if user_file.is_file():
+            lines += [line for line in user_file.read_text().splitlines() if line.strip()]
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write("".join(line + "\n" for line in lines))
+    return path
+
+
+def launch(cfg: TrainConfig, spec_path: str | Path, run_dir: str | Path) -> None:
+    env = launch_env()
+    if cfg.hostfile:
+        env["DS_ENV_FILE"] = str(write_rank_env(Path(run_dir).resolve() / RANK_ENV_FILE, env))
+    cmd = launch_command(cfg, spec_path, master_port(cfg), included_gpus(cfg))
+    print("train: " + " ".join(cmd), flush=True)
+    result = subprocess.run(cmd, env=env)
+    if result.returncode != 0:
+        raise TrainingFailed(f"the DeepSpeed launcher exited with status {result.returncode} "
+                             f"(spec {spec_path}); the ranks' errors are printed above. "
+                             "Rerunning resumes from the last saved checkpoint.")
+
+
+def master_port(cfg: TrainConfig) -> int:
+    """A port free on rank 0's host (the hostfile's first host, or this one), where ranks meet."""
+    host = first_host(cfg.hostfile) if cfg.hostfile else None
+    if host is None or is_this_host(host):
+        return free_port()
+    return free_port_on(host, cfg.hostfile)
+
+
+def first_host(hostfile: str) -> str:
+    from deepspeed.launcher.runner import fetch_hostfile
+
+    return next(iter(fetch_hostfile(hostfile)))
+
+
+def is_this_host(host: str) -> bool:
+    return host in ("localhost", "127.0.0.1", socket.gethostname(), socket.getfqdn())
+
+
+FREE_PORT_CODE = "import socket; s = socket.socket(); s.bind(('', 0)); print(s.getsockname()[1])"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("", 0))
+        return s.getsockname()[1]
+
+
+def free_port_on(host: str, hostfile: str) -> int:
+    """Ask `host` over ssh (as the launcher reaches it) for a free port; this Python exists there
+    too, since the repository and its environment sit on a shared filesystem at the same path."""
+    remote = f"{shlex.quote(sys.executable)} -c {shlex.quote(FREE_PORT_CODE)}"
+    cmd = ["ssh", "-o", "PasswordAuthentication=no", host, remote]
+    result = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+    if result.returncode != 0 or not result.stdout.strip().isdigit():
+        raise EvolcoderError(
+            f"train: could not pick the master port on {host}, the first host of {hostfile} (`{' '.join(cmd)}`: "
+            f"{(result.stderr or result.stdout).strip() or f'exit {result.returncode}'}); the launcher needs "
+            f"passwordless ssh to every host and the repository at the same path there")
+    return int(result.stdout)
