@@ -21,7 +21,7 @@ def main() -> None:
         print(f"dataset: warning: {why_estimate}; estimating lengths ({counter.name})")
     index = BenchmarkIndex(load_problems(config.decontam.benchmarks), config.decontam.ngram,
                            config.decontam.signatures)
-    rows = read_rows("data/seed/seed.jsonl", "data/evol", config.rounds)
+    rows = read_rows("data/verify/rows/seed.jsonl", "data/verify/rows", config.rounds)  # labelled copies
     data = build_dataset(rows, config, index, counter, max_length)
     write_jsonl(f"{OUT}/train.jsonl", data.train)
     write_jsonl(f"{OUT}/removed.jsonl", data.removed)

@@ -33,11 +33,11 @@ def run_stage(workdir: Path) -> subprocess.CompletedProcess:
 def project(tmp_path: Path, params: str) -> Path:
     he0 = load_humaneval()[0]
     (tmp_path / "params.yaml").write_text(params)
-    write_jsonl(tmp_path / "data/seed/seed.jsonl", [
+    write_jsonl(tmp_path / "data/verify/rows/seed.jsonl", [  # the verify stage's labelled copies
         {"id": "a", "instruction": "Reverse a string.", "input": "", "output": "def rev(s):\n    return s[::-1]", "source": "t"},
         {"id": "b", "instruction": "Complete this:\n" + he0.prompt, "input": "", "output": he0.canonical_solution, "source": "t"},
     ])
-    write_jsonl(tmp_path / "data/evol/round_1.jsonl", [
+    write_jsonl(tmp_path / "data/verify/rows/round_1.jsonl", [
         {"id": "c", "parent_id": "a", "root_id": "a", "round": 1, "method": "deepening",
          "instruction": "Reverse a string without slicing and without reversed().", "input": "",
          "output": "def rev(s):\n    out = ''\n    for ch in s:\n        out = ch + out\n    return out",
