@@ -14,7 +14,7 @@ from evolcoder.llm import Ledger, LLMClient, LLMConfig
 from evolcoder.verify.config import VerifyConfig
 from evolcoder.verify.metrics import pass_rate_table, verify_metrics
 from evolcoder.verify.records import Rows
-from evolcoder.verify.teacher import TestWriter
+from evolcoder.verify.teacher import AssertWriter
 from evolcoder.verify.verify import LABELS, verify_answers
 from stages import PARAMS_FILE, run_stage
 
@@ -31,7 +31,7 @@ def main() -> None:
     rows = Rows.read(SEED_FILE, EVOL_DIR)
     answers = rows.answers()
     with Ledger(LEDGER_DIR) as ledger:  # opened in every mode: it is an output of the stage
-        writer = test_writer(ledger) if config.mode == "tests" else None
+        writer = assert_writer(ledger) if config.mode == "tests" else None
         labels = verify_answers(answers, config, writer)
     rows.write(OUT_DIR, labels)
     metrics = verify_metrics(answers, labels, config.mode)
@@ -47,10 +47,10 @@ def main() -> None:
               f"{usage.cached} came from the ledger {LEDGER_DIR}")
 
 
-def test_writer(ledger: Ledger) -> TestWriter:
+def assert_writer(ledger: Ledger) -> AssertWriter:
     """The teacher the `llm` params name (the dry-run provider included), through `ledger`."""
     llm = load_section(PARAMS_FILE, "llm", LLMConfig)
-    return TestWriter(LLMClient(llm, ledger, provider=teacher_provider(llm, ledger)), llm)
+    return AssertWriter(LLMClient(llm, ledger, provider=teacher_provider(llm, ledger)), llm)
 
 if __name__ == "__main__":
     run_stage("verify", main)

@@ -8,7 +8,7 @@ Two families (`evolve.methods`):
   operation, "complicate input", has no released prompt and is not offered.
 
 `TESTS_TEMPLATE` is not an evolution prompt: the verify stage's `tests` mode asks the teacher
-with it for assert-based tests of an item's instruction (`tests_prompt`, `parse_tests_reply`).
+with it for assert-based tests of an item's instruction (`write_tests_prompt`, `parse_tests_reply`).
 
 The WizardLM strings are reproduced as the released Python literals evaluate, including the
 `\\r\\n` line ends and the five tabs that depth.py's backslash line continuations leave inside
@@ -199,13 +199,13 @@ class TestsReply:
     error: str | None
 
 
-def tests_prompt(task: str, interface: str) -> str:
+def write_tests_prompt(task: str, interface: str) -> str:
     """The prompt asking for assert-based tests of `task`, a solution of which defines `interface`."""
     return TESTS_TEMPLATE.format(task=task.strip(), interface=interface.strip())
 
 
 def parse_tests_reply(text: str) -> TestsReply:
-    """The test block of a reply to `tests_prompt`: its first ```python (or bare) block, else
+    """The test block of a reply to `write_tests_prompt`: its first ```python (or bare) block, else
     the whole reply if it is Python; unusable (`error` set) when it does not parse or holds no
     top-level assert."""
     match = _TESTS_BLOCK.search(text.replace("\r", ""))

@@ -11,6 +11,7 @@ and many are scripts without a `def`) is taken whole.
 from __future__ import annotations
 
 import ast
+import warnings
 
 from evolcoder.evaluation.extract import FENCE, cut_markers, extract_code
 
@@ -21,7 +22,9 @@ _HIDDEN = tuple(f"\ue000{i}\ue001" for i in range(len(_MARKERS)))  # private-use
 def parse(code: str) -> ast.Module | None:
     """The syntax tree of `code`, or None when it is not valid Python."""
     try:
-        return ast.parse(code)
+        with warnings.catch_warnings():  # invalid escapes in strings warn; parsing is all we ask
+            warnings.simplefilter("ignore")
+            return ast.parse(code)
     except (SyntaxError, ValueError, MemoryError, RecursionError):
         return None
 

@@ -93,7 +93,7 @@ _PYTHON_MARKS = re.compile(
 _PYTHON_STATEMENTS = re.compile(
     r"^\s*(def\s+\w+\s*\(|class\s+\w+\s*(\(.*\))?\s*:|import\s+[\w.]+(\s+as\s+\w+)?\s*$|from\s+[\w.]+\s+import\s|"
     r"elif\s.*:|for\s+[\w, ()]+\s+in\s.+:|while\s.+:|if\s.+:|else\s*:|try\s*:|except\b.*:|with\s.+:|"
-    r"print\s*\()|\bself\.\w",
+    r"print\s*\(|print\s+[\"'\w])|\bself\.\w",
     re.MULTILINE,
 )
 # Languages an instruction may ask for. Python (or a Python library) named anywhere wins.

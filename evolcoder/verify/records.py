@@ -45,7 +45,8 @@ class Rows:
         manifest_path = Path(evol_dir) / "manifest.json"
         for path in (Path(seed_path), manifest_path):
             if not path.is_file():
-                raise EvolcoderError(f"{path} does not exist: run the seed and evolve stages first (`dvc repro evolve`)")
+                raise EvolcoderError(f"{path} does not exist: run the seed and evolve stages first "
+                                     "(`dvc repro evolve`)")
         manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
         files = [RowFile(0, SEED_FILE, _read(seed_path))]
         files += [RowFile(f["round"], round_filename(f["round"]), _read(Path(evol_dir) / f["path"]))
@@ -84,7 +85,8 @@ def _read(path: str | Path) -> list[dict[str, Any]]:
             raise EvolcoderError(f"{where}: expected a JSON object, got {type(row).__name__}")
         bad = [key for key in ("id", "instruction", "output") if not isinstance(row.get(key), str)]
         if bad or not isinstance(row.get("input") or "", str):
-            raise EvolcoderError(f"{where}: {', '.join(bad) or 'input'} must be a string; rerun the stage that wrote it")
+            raise EvolcoderError(f"{where}: {', '.join(bad) or 'input'} must be a string; "
+                                 "rerun the stage that wrote it")
         rows.append(row)
     return rows
 

@@ -1,6 +1,6 @@
 """`tests` mode's teacher calls: one per answer, asking for assert-based tests of its task.
 
-The prompt (`evolcoder.evol.prompts.tests_prompt`) shows the task and what the answer
+The prompt (`evolcoder.evol.prompts.write_tests_prompt`) shows the task and what the answer
 defines, its interface: signatures of its top-level functions and classes (methods too), or
 the names a script leaves behind. Calls go through the LLM client and its ledger, like the
 evolution's, so a rerun with other verify settings sends none again.
@@ -12,7 +12,7 @@ import ast
 import copy
 from collections.abc import Sequence
 
-from evolcoder.evol.prompts import tests_prompt
+from evolcoder.evol.prompts import write_tests_prompt
 from evolcoder.llm import ChatRequest, ChatResult, LLMClient, LLMConfig
 
 STAGE = "verify"
@@ -45,7 +45,7 @@ def _signature(node: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) -> s
     return ast.unparse(node)
 
 
-class TestWriter:
+class AssertWriter:
     """Asks the teacher (`llm` settings, through `client` and its ledger) for tests."""
 
     def __init__(self, client: LLMClient, llm: LLMConfig) -> None:
@@ -59,7 +59,7 @@ class TestWriter:
 
     def request(self, item_id: str, round: int, task: str, interface: str) -> ChatRequest:
         return ChatRequest(
-            messages=(("user", tests_prompt(task, interface)),), model=self.llm.model,
+            messages=(("user", write_tests_prompt(task, interface)),), model=self.llm.model,
             temperature=self.llm.temperature, top_p=self.llm.top_p, max_tokens=self.llm.max_tokens,
             meta={"stage": STAGE, "purpose": PURPOSE, "item_id": item_id, "round": round},
         )

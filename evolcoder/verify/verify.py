@@ -29,7 +29,7 @@ from evolcoder.exec import Job, Outcome, Sandbox
 from evolcoder.verify.config import VerifyConfig
 from evolcoder.verify.extract import parse
 from evolcoder.verify.language import classify
-from evolcoder.verify.teacher import TestWriter, interface_of
+from evolcoder.verify.teacher import AssertWriter, interface_of
 
 LABELS = ("passed", "failed", "timeout", "no_code", "not_python", "skipped")
 ASSERTS_CHECK = "evolcoder.verify.asserts:run_asserts"
@@ -60,7 +60,7 @@ class Label:
 
 
 def verify_answers(answers: Sequence[Answer], config: VerifyConfig,
-                   teacher: TestWriter | None = None) -> list[Label]:
+                   teacher: AssertWriter | None = None) -> list[Label]:
     """A label per answer, in order (see the module docstring); `teacher` is needed in `tests` mode."""
     if config.mode == "none":
         return [Label("skipped", {"reason": "verify.mode is none"})] * len(answers)
@@ -81,7 +81,7 @@ def verify_answers(answers: Sequence[Answer], config: VerifyConfig,
         labels.update(run_in_sandbox({i: Job(code) for i, code in codes.items()}, config))
     elif config.mode == "tests":
         if teacher is None:
-            raise ValueError("verify.mode tests needs a TestWriter (the teacher)")
+            raise ValueError("verify.mode tests needs an AssertWriter (the teacher)")
         labels.update(_tested(answers, codes, config, teacher))
     return [labels[i] for i in range(len(answers))]
 
@@ -89,8 +89,8 @@ def verify_answers(answers: Sequence[Answer], config: VerifyConfig,
 def compile_error(code: str) -> str | None:
     """Why `code` does not compile ("SyntaxError: invalid syntax (line 3)"), or None."""
     try:
-        with warnings.catch_warnings():  # `x is 1` and friends: warnings, not errors
-            warnings.simplefilter("ignore", SyntaxWarning)
+        with warnings.catch_warnings():  # `x is 1`, invalid escapes: warnings, not errors
+            warnings.simplefilter("ignore")
             compile(code, "<answer>", "exec", dont_inherit=True)
     except SyntaxError as e:
         return f"{type(e).__name__}: {e.msg} (line {e.lineno})"
@@ -134,7 +134,7 @@ def outcome_label(outcome: Outcome, job: Job, config: VerifyConfig) -> Label:
 
 
 def _tested(answers: Sequence[Answer], codes: dict[int, str], config: VerifyConfig,
-            teacher: TestWriter) -> dict[int, Label]:
+            teacher: AssertWriter) -> dict[int, Label]:
     """`tests` mode for the answers whose code compiles: a teacher call each, then a run."""
     labels: dict[int, Label] = {}
     interfaces = {i: interface_of(parse(code)) for i, code in codes.items()}
