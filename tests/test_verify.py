@@ -71,7 +71,7 @@ def test_each_mode_on_the_same_answers():
     compiled = labels_of(outputs, VerifyConfig(mode="compile"))
     assert {n: v for n, (v, _) in compiled.items()} == {
         "good": "passed", "raises": "passed", "syntax": "failed", "sql": "not_python", "prose": "no_code"}
-    assert compiled["syntax"][1]["error"] == "SyntaxError: expected ':' (line 1)"
+    assert compiled["syntax"][1] == {"mode": "compile", "compiles": False, "error": "SyntaxError: expected ':' (line 1)"}
     assert compiled["sql"][1] == {"evidence": "line 1 reads as sql: SELECT name FROM users WHERE age > 30;",
                                   "language": "sql"}
     ran = labels_of(outputs)

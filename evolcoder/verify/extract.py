@@ -11,6 +11,7 @@ and many are scripts without a `def`) is taken whole.
 from __future__ import annotations
 
 import ast
+import functools
 import warnings
 
 from evolcoder.evaluation.extract import FENCE, cut_markers, extract_code
@@ -19,8 +20,10 @@ _MARKERS = cut_markers("mbpp")  # the longest list: every marker any benchmark c
 _HIDDEN = tuple(f"\ue000{i}\ue001" for i in range(len(_MARKERS)))  # private-use characters
 
 
+@functools.lru_cache(maxsize=256)
 def parse(code: str) -> ast.Module | None:
-    """The syntax tree of `code`, or None when it is not valid Python."""
+    """The syntax tree of `code`, or None when it is not valid Python. Cached: an answer is
+    parsed while its code is found, classified and compiled; callers must not change the tree."""
     try:
         with warnings.catch_warnings():  # invalid escapes in strings warn; parsing is all we ask
             warnings.simplefilter("ignore")

@@ -165,14 +165,11 @@ def classify(instruction: str, answer: str) -> Classified:
 
 
 def _parsed_program(instruction: str, code: str, tree: ast.Module) -> Classified:
-    strings = _string_lines(tree)
-    lines = [(n, line) for n, line in enumerate(code.split("\n"), 1) if n not in strings]
-    found = _marked_language(lines, _VALID_PYTHON_MARKS)
-    if found:
+    if "<-" in code and (found := _marked_language(_lines_outside_strings(code, tree), _VALID_PYTHON_MARKS)):
         return found
     if _PYTHON_MARKS.search(code):
         return Classified("python", "a Python program", code=code)
-    found = _marked_language(lines)
+    found = _marked_language(_lines_outside_strings(code, tree))
     if found:
         return found
     named = named_language(instruction)
@@ -228,14 +225,14 @@ def _marked_language(lines: Iterable[tuple[int, str]],
     return None
 
 
-def _string_lines(tree: ast.Module) -> set[int]:
-    """Line numbers inside multi-line string literals of a parsed program (not its first line)."""
-    lines: set[int] = set()
+def _lines_outside_strings(code: str, tree: ast.Module) -> list[tuple[int, str]]:
+    """The numbered lines of a parsed program, less those inside its multi-line strings."""
+    inside: set[int] = set()
     for node in ast.walk(tree):
         if isinstance(node, (ast.Constant, ast.JoinedStr)) and node.end_lineno and node.end_lineno > node.lineno:
             if isinstance(node, ast.JoinedStr) or isinstance(node.value, str):
-                lines.update(range(node.lineno + 1, node.end_lineno + 1))
-    return lines
+                inside.update(range(node.lineno + 1, node.end_lineno + 1))
+    return [(n, line) for n, line in enumerate(code.split("\n"), 1) if n not in inside]
 
 
 def _fence_tags(text: str) -> list[str]:

@@ -22,13 +22,15 @@ def pass_rate(counts: Counter) -> float | None:
 
 
 def verify_metrics(answers: Sequence[Answer], labels: Sequence[Label], mode: str) -> dict[str, Any]:
-    """Flat metrics with stable keys: `passed` ... `skipped`, `pass_rate`, and the same per
+    """Flat metrics with stable keys: `passed` ... `skipped`, `pass_rate`, `failed_to_compile`
+    (those of `failed` whose code does not even compile), and the labels and pass rate per
     round (`round_1.passed`, `round_1.pass_rate`) and per method (`method_seed.pass_rate`);
     in `tests` mode, `tests.unusable` (skipped: the block did not parse, had no assert, or its
     call failed) and `tests.every_statement_failed` (failed on every statement: as much
     evidence against the test as against the answer)."""
     metrics: dict[str, Any] = {"mode": mode, "rows": len(answers)}
     metrics.update(_counts("", [label.verified for label in labels]))
+    metrics["failed_to_compile"] = sum(label.detail.get("compiles") is False for label in labels)
     for k in sorted({a.round for a in answers}):
         metrics.update(_counts(f"round_{k}.", [l.verified for a, l in zip(answers, labels) if a.round == k]))
     for method in sorted({a.method for a in answers}):

@@ -72,7 +72,7 @@ def verify_answers(answers: Sequence[Answer], config: VerifyConfig,
             language = {"language": found.language} if found.language else {}
             labels[i] = Label(found.kind, {"evidence": found.evidence, **language})
         elif (error := compile_error(found.code)) is not None:
-            labels[i] = Label("failed", {"mode": config.mode, "error": error})
+            labels[i] = Label("failed", {"mode": config.mode, "compiles": False, "error": error})
         elif config.mode == "compile":
             labels[i] = Label("passed", {"mode": "compile"})
         else:
@@ -88,10 +88,11 @@ def verify_answers(answers: Sequence[Answer], config: VerifyConfig,
 
 def compile_error(code: str) -> str | None:
     """Why `code` does not compile ("SyntaxError: invalid syntax (line 3)"), or None."""
+    tree = parse(code)  # compiling the tree skips parsing again; the source tells a parse error
     try:
         with warnings.catch_warnings():  # `x is 1`, invalid escapes: warnings, not errors
             warnings.simplefilter("ignore")
-            compile(code, "<answer>", "exec", dont_inherit=True)
+            compile(code if tree is None else tree, "<answer>", "exec", dont_inherit=True)
     except SyntaxError as e:
         return f"{type(e).__name__}: {e.msg} (line {e.lineno})"
     except (ValueError, RecursionError, MemoryError, OverflowError) as e:
