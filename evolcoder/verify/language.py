@@ -6,16 +6,19 @@ language must never be judged `failed`, so the evidence is read in this order:
 
 1. a fence tag: a ```python block makes the answer Python; blocks tagged only with other
    languages (```sql, ```js) make it not Python;
-2. the code the extraction rules find (`answer_code`), when it parses as a Python program:
-   Python if it has Python's own marks (`def`, `import`, `print(`, a block colon, ...);
-   otherwise a line with another language's marks (`console.log(`, `document.`, `Math.`,
-   `db.users.find(`, `x <- c(1, 2)`: all valid Python syntax) or an instruction that names
-   another language and not Python makes it not Python; else it is Python;
+2. the code the extraction rules find (`answer_code`), when it parses as a Python program
+   (when it is only a part of an unfenced answer, the other lines' marks are read first:
+   `import java.util.Scanner;` parses): Python if it has Python's own marks (`def`, `import`,
+   `print(`, a block colon, ...); otherwise a line with another language's marks
+   (`console.log(`, `document.`, `Math.`, `db.users.find(`, `x <- c(1, 2)`: all valid Python
+   syntax) or an instruction that names another language and not Python makes it not Python;
+   else it is Python;
 3. text that does not parse: another language's marks on a line (`SELECT ... FROM`,
-   `#include`, `<html>`, `let x =`, `public static`, `#!/bin/bash`, `color: red;`) make it
-   not Python; Python's marks make it Python (with a syntax error: it fails); prose and bare
-   values (`true`, `35`, "The output is 5.") are no code; an instruction naming another
-   language makes the rest not Python; code-like text of no known language is not Python.
+   `#include`, `<html>`, `let x =`, `public static`, `#!/bin/bash`, `color: red;`, a regex)
+   make it not Python; prose is no code; Python's statements make it Python (which then fails
+   to compile); an instruction naming another language makes it not Python; a bare value
+   (`true`, `35`, a JSON document) is no code; braces or semicolons of no known language are
+   not Python; anything else (an output, a formula, a table) is no code.
 
 Marks are checked per line, the first line that has any deciding; lines inside a Python
 program's multi-line strings (SQL or HTML held in a string) are not read.

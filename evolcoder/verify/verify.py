@@ -26,6 +26,7 @@ from typing import Any
 
 from evolcoder.evol.prompts import parse_tests_reply
 from evolcoder.exec import Job, Outcome, Sandbox
+from evolcoder.llm import ChatResult
 from evolcoder.verify.config import VerifyConfig
 from evolcoder.verify.extract import parse
 from evolcoder.verify.language import classify
@@ -57,6 +58,9 @@ class Label:
 
     verified: str
     detail: dict[str, Any]
+
+
+NOTHING_TO_TEST = Label("skipped", {"reason": "nothing to test: it defines no function, class or name"})
 
 
 def verify_answers(answers: Sequence[Answer], config: VerifyConfig,
@@ -137,29 +141,32 @@ def outcome_label(outcome: Outcome, job: Job, config: VerifyConfig) -> Label:
 def _tested(answers: Sequence[Answer], codes: dict[int, str], config: VerifyConfig,
             teacher: AssertWriter) -> dict[int, Label]:
     """`tests` mode for the answers whose code compiles: a teacher call each, then a run."""
-    labels: dict[int, Label] = {}
     interfaces = {i: interface_of(parse(code)) for i, code in codes.items()}
-    for i in [i for i, interface in interfaces.items() if not interface]:
-        labels[i] = Label("skipped", {"reason": "nothing to test: it defines no function, class or name"})
+    labels = {i: NOTHING_TO_TEST for i, interface in interfaces.items() if not interface}
     asked = [i for i in codes if interfaces[i]]
-    replies = dict(zip(asked, teacher.write([(answers[i].id, answers[i].round, answers[i].task, interfaces[i])
+    results = dict(zip(asked, teacher.write([(answers[i].id, answers[i].round, answers[i].task, interfaces[i])
                                              for i in asked])))
     jobs = {}
-    for i, result in replies.items():
-        if not result.ok:
-            labels[i] = Label("skipped", {"reason": "the tests call failed", "tests_call": result.key,
-                                          "error": result.error})
-            continue
-        reply = parse_tests_reply(result.text or "")
-        if reply.error:
-            labels[i] = Label("skipped", {"reason": "unusable tests", "tests_call": result.key,
-                                          "tests_error": reply.error, "tests": reply.code})
+    for i, result in results.items():
+        job_or_label = _tests_job(codes[i], result)
+        if isinstance(job_or_label, Job):
+            jobs[i] = job_or_label
         else:
-            jobs[i] = Job(codes[i], check=ASSERTS_CHECK, check_args={"tests": reply.code})
-    ran = run_in_sandbox(jobs, config)
-    for i, label in ran.items():
-        labels[i] = Label(label.verified, {**label.detail, "tests_call": replies[i].key})
+            labels[i] = job_or_label
+    for i, label in run_in_sandbox(jobs, config).items():
+        labels[i] = Label(label.verified, {**label.detail, "tests_call": results[i].key})
     return labels
+
+
+def _tests_job(code: str, result: ChatResult) -> Job | Label:
+    """The run of `code` with the teacher's tests, or why the answer is skipped."""
+    if not result.ok:
+        return Label("skipped", {"reason": "the tests call failed", "tests_call": result.key, "error": result.error})
+    reply = parse_tests_reply(result.text or "")
+    if reply.error:
+        return Label("skipped", {"reason": "unusable tests", "tests_call": result.key,
+                                 "tests_error": reply.error, "tests": reply.code})
+    return Job(code, check=ASSERTS_CHECK, check_args={"tests": reply.code})
 
 
 def _job_key(job: Job) -> str:
