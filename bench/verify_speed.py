@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import time
 from collections import Counter
 from pathlib import Path
@@ -31,6 +32,13 @@ TARGET = 200.0
 def load(path: Path) -> list[Answer]:
     rows = json.loads(path.read_text())
     return [Answer(str(i), 0, "seed", r["instruction"], r["input"], r["output"]) for i, r in enumerate(rows)]
+
+
+def cpu_seconds() -> tuple[float, float]:
+    """CPU time (user + system) of this process and of its waited-for children (the sandbox
+    workers, which wait for their samples)."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime, children.ru_utime + children.ru_stime
 
 
 def one_at_a_time(answers: list[Answer], config: VerifyConfig) -> list[str]:
@@ -70,9 +78,10 @@ def main() -> None:
     answers = load(args.data)
     config = VerifyConfig(mode="run", timeout_s=args.timeout_s, workers=args.workers)
 
-    start = time.perf_counter()
+    start, cpu_before = time.perf_counter(), cpu_seconds()
     labels = verify_answers(answers, config)
     ours = len(answers) / (time.perf_counter() - start)
+    cpu = [after - before for after, before in zip(cpu_seconds(), cpu_before)]
     start = time.perf_counter()
     peer = one_at_a_time(answers, config)
     theirs = len(answers) / (time.perf_counter() - start)
@@ -85,6 +94,10 @@ def main() -> None:
     print(f"  ours (one batch):        {ours:7.1f} answers/s  (target {TARGET:.0f}: "
           f"{'met' if ours >= TARGET else 'NOT met'})")
     print(f"  peer (one at a time):    {theirs:7.1f} answers/s  -> ours is {ours / theirs:.1f}x")
+    busy = cpu[0] + cpu[1] / args.workers  # classifying runs alone, the sandbox on every worker
+    print(f"  ours used {cpu[0]:.2f} CPU s in this process and {cpu[1]:.2f} in the sandbox: on idle cores "
+          f"that is {busy:.1f} s of wall clock, {len(answers) / busy:.0f} answers/s (an estimate; the "
+          f"figure above is measured, under whatever else this machine runs)")
     print(f"  {shares(answers, labels)}")
 
 
