@@ -30,6 +30,8 @@ TARGET = 200.0
 
 
 def load(path: Path) -> list[Answer]:
+    if not path.is_file():
+        raise SystemExit(f"{path} is absent: the Code Alpaca 2k sample lives in ../shared/data (or pass --data)")
     rows = json.loads(path.read_text())
     return [Answer(str(i), 0, "seed", r["instruction"], r["input"], r["output"]) for i, r in enumerate(rows)]
 
