@@ -1,4 +1,5 @@
-"""DVC stage `dataset`: merge the seed and chosen rounds, filter, decontaminate, dedupe.
+"""DVC stage `dataset`: merge the seed and chosen rounds (the verify stage's labelled copies in
+data/verify/rows/), filter, decontaminate, dedupe.
 
 It decontaminates against every scored benchmark (the `benchmarks` list) but those in
 `dataset.decontam.skip`, and the extra `dataset.decontam.benchmarks`, each read from
@@ -28,7 +29,7 @@ def main() -> None:
     against = config.decontam.against(enabled_benchmarks(PARAMS_FILE))
     index = BenchmarkIndex(load_problems({name: benchmark_file(name) for name in against}), config.decontam.ngram,
                            config.decontam.signatures)
-    rows = read_rows("data/seed/seed.jsonl", "data/evol", config.rounds)
+    rows = read_rows("data/verify/rows/seed.jsonl", "data/verify/rows", config.rounds)  # labelled copies
     data = build_dataset(rows, config, index, counter, max_length)
     write_jsonl(f"{OUT}/train.jsonl", data.train)
     write_jsonl(f"{OUT}/removed.jsonl", data.removed)

@@ -32,11 +32,11 @@ def project(tmp_path: Path, params: str) -> Path:
     he0 = load_benchmark("humaneval")[0]
     (tmp_path / "params.yaml").write_text(params)
     write_jsonl(tmp_path / "data/benchmarks/humaneval.jsonl", get("humaneval").public_rows())
-    write_jsonl(tmp_path / "data/seed/seed.jsonl", [
+    write_jsonl(tmp_path / "data/verify/rows/seed.jsonl", [  # the verify stage's labelled copies
         {"id": "a", "instruction": "Reverse a string.", "input": "", "output": "def rev(s):\n    return s[::-1]", "source": "t"},
         {"id": "b", "instruction": "Complete this:\n" + he0.prompt, "input": "", "output": he0.canonical_solution, "source": "t"},
     ])
-    write_jsonl(tmp_path / "data/evol/round_1.jsonl", [
+    write_jsonl(tmp_path / "data/verify/rows/round_1.jsonl", [
         {"id": "c", "parent_id": "a", "root_id": "a", "round": 1, "method": "deepening",
          "instruction": "Reverse a string without slicing and without reversed().", "input": "",
          "output": "def rev(s):\n    out = ''\n    for ch in s:\n        out = ch + out\n    return out",
@@ -74,7 +74,7 @@ def test_scoring_mbpp_cleans_the_training_set_of_its_problems(tmp_path, shared_d
     workdir = project(tmp_path, PARAMS)
     write_jsonl(workdir / "data/benchmarks/mbpp.jsonl", mbpp_rows)
     planted = {"id": "m", "instruction": mbpp_rows[5]["text"], "input": "", "output": mbpp_rows[5]["code"], "source": "t"}
-    write_jsonl(workdir / "data/seed/seed.jsonl", [*read_jsonl(workdir / "data/seed/seed.jsonl"), planted])
+    write_jsonl(workdir / "data/verify/rows/seed.jsonl", [*read_jsonl(workdir / "data/verify/rows/seed.jsonl"), planted])
     assert run_stage(workdir).returncode == 0
     assert "m" in {r["id"] for r in read_jsonl(workdir / "data/dataset/train.jsonl")}
     (workdir / "params.yaml").write_text(PARAMS.replace("benchmarks: [humaneval]", "benchmarks: [humaneval, mbpp]"))

@@ -3,8 +3,9 @@ and deduplicated, in a deterministic order.
 
 Round 0 is the seed; `rounds: [0, 1, 2, 3]` is the paper's merge, and any other choice
 (rounds 1..3 without the seed, the seed and round 1 only) is one change of that list.
-Each row meets the checks in order: dry run, empty answer, non-code answer, length,
-contamination, exact duplicate, near duplicate; the first that fails removes it, with that
+Each row meets the checks in order: dry run, empty answer, non-code answer, verification
+(the verify stage's label: `require_verified`, `drop_non_python`), length, contamination,
+exact duplicate, near duplicate; the first that fails removes it, with that
 reason, into the removed list. Duplicates keep the copy of the earliest round (then the
 smallest id), so an evolved row never replaces the seed row it repeats.
 """
@@ -31,7 +32,12 @@ from evolcoder.jsonl import iter_jsonl
 
 SEED_ROUND = 0
 DRY_RUN = "dry-run"
-REASONS = ("dry_run", "empty", "non_code", "too_long", "contaminated", "duplicate", "near_duplicate")
+REASONS = ("dry_run", "empty", "non_code", "unverified", "not_python", "too_long", "contaminated", "duplicate",
+           "near_duplicate")
+# The verify stage's labels (`evolcoder.verify`) that `require_verified` drops, and the fields
+# it adds to a row; training rows leave them out, so a verify change alone retrains nothing.
+UNVERIFIED = ("failed", "timeout", "no_code")
+LABEL_FIELDS = ("verified", "verify_detail")
 
 
 @dataclass
@@ -40,6 +46,8 @@ class DatasetConfig:
     length_counter: Literal["tokenizer", "estimate"] = "estimate"
     allow_dry_run: bool = True
     drop_non_code: bool = True
+    require_verified: bool = False
+    drop_non_python: bool = False
     dedupe: DedupeConfig = field(default_factory=DedupeConfig)
     decontam: DecontamConfig = field(default_factory=DecontamConfig)
 
@@ -115,6 +123,7 @@ def _row(value: dict, where: str, k: int, method: str, source: str, provider: st
         "method": method,
         "source": source,
         "provider": provider,
+        **{key: value[key] for key in LABEL_FIELDS if key in value},
     }
 
 
@@ -156,7 +165,7 @@ def build_dataset(rows: list[dict[str, Any]], config: DatasetConfig, index: Benc
             reason = "duplicate" if d.kind == "exact" else "near_duplicate"
             removed.append({**row, "reason": reason, "detail": {"of": survivors[d.of]["id"], "similarity": d.similarity}})
         else:
-            train.append(row)
+            train.append({key: v for key, v in row.items() if key not in LABEL_FIELDS})
     removed.sort(key=lambda r: (r["round"], r["id"]))
     return Dataset(train, removed, tokens, Counter(r["round"] for r in rows))
 
@@ -175,10 +184,23 @@ def _filter(row: dict, config: DatasetConfig, counter: TokenCounter, max_tokens:
         return {"reason": "empty", "detail": {"field": "instruction" if is_empty(row["instruction"]) else "output"}}
     if config.drop_non_code and not looks_like_code(row["output"]):
         return {"reason": "non_code", "detail": {}}
+    if config.require_verified or config.drop_non_python:
+        label = _verified(row)
+        if config.require_verified and label in UNVERIFIED:
+            return {"reason": "unverified", "detail": {"verified": label}}
+        if config.drop_non_python and label == "not_python":
+            return {"reason": "not_python", "detail": {"verified": label}}
     tokens[row["id"]] = n = counter.example_tokens(row)
     if n > max_tokens:
         return {"reason": "too_long", "detail": {"tokens": n, "max_tokens": max_tokens, "counter": counter.name}}
     return None
+
+
+def _verified(row: dict) -> str:
+    if "verified" not in row:
+        raise EvolcoderError(f"row {row['id']} of round {row['round']} has no 'verified' label: "
+                             "dataset.require_verified and dataset.drop_non_python read the verify stage's rows")
+    return row["verified"]
 
 
 def _contamination(row: dict, index: BenchmarkIndex) -> dict[str, Any] | None:

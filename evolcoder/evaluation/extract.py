@@ -33,17 +33,23 @@ _CODE_LINE = re.compile(
 
 
 def extract_code(response: str, benchmark: str = "humaneval", entry_point: str | None = None) -> str:
-    """The program in a raw model response; '' when it holds no code at all."""
-    text = response.replace("\r", "")
-    fence = _PY_FENCE_TAG.search(text)
-    if fence:
-        code = _wizardcoder_block(text[fence.start() :])
-        if entry_point and not _defines(code, entry_point):
-            code = _first_defining(_python_blocks(text), entry_point) or code
-    else:
-        code = _fallback_code(text, entry_point)
+    """The program in a raw model response, cut at the benchmark's markers (its own test replaces
+    the response's examples); '' when it holds no code at all."""
+    code = program_of(response, entry_point)
     for marker in get(benchmark).cut_markers:  # MBPP's add '# Test examples'
         code = code.partition(marker)[0].strip() if marker in code else code
+    return code
+
+
+def program_of(response: str, entry_point: str | None = None) -> str:
+    """The program in a raw model response, examples and main guard included; '' when none."""
+    text = response.replace("\r", "")
+    fence = _PY_FENCE_TAG.search(text)
+    if not fence:
+        return _fallback_code(text, entry_point)
+    code = _wizardcoder_block(text[fence.start() :])
+    if entry_point and not _defines(code, entry_point):
+        code = _first_defining(_python_blocks(text), entry_point) or code
     return code
 
 

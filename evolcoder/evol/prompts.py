@@ -7,6 +7,9 @@ Two families (`evolve.methods`):
   and breadth.py): four in-depth methods and in-breadth evolution. WizardLM's fifth in-depth
   operation, "complicate input", has no released prompt and is not offered.
 
+`TESTS_TEMPLATE` is not an evolution prompt: the verify stage's `tests` mode asks the teacher
+with it for assert-based tests of an item's instruction (`write_tests_prompt`, `parse_tests_reply`).
+
 The WizardLM strings are reproduced as the released Python literals evaluate, including the
 `\\r\\n` line ends and the five tabs that depth.py's backslash line continuations leave inside
 the string: that is the text WizardLM actually sent to the API.
@@ -14,6 +17,8 @@ the string: that is the text WizardLM actually sent to the API.
 
 from __future__ import annotations
 
+import ast
+import re
 from dataclasses import dataclass
 
 WIZARDCODER_TEMPLATE = (
@@ -167,3 +172,58 @@ def _fill_of(rendered: str, text: str) -> str | None:
     if len(text) >= len(prefix) + len(suffix) and text.startswith(prefix) and text.endswith(suffix):
         return text[len(prefix) : len(text) - len(suffix)]
     return None
+
+
+# Verified evolution (`verify.mode: tests`): one more call per item asks for tests of its
+# instruction. The teacher sees the task and the names the answer defines (so the tests call
+# what exists), never the answer's body (so they test the task, not the answer).
+TESTS_TEMPLATE = (
+    "Write tests for a solution of the programming task below.\n\n"
+    "### Task\n{task}\n\n"
+    "### What the solution defines\n```python\n{interface}\n```\n\n"
+    "Reply with one ```python block of plain top-level `assert` statements that check what the "
+    "task asks for, using only the names above. The block runs after the solution, in the same "
+    "namespace: do not define or import the solution again, and do not use a test framework, "
+    "input(), files, the network or print. Assert only results you are sure of."
+)
+_TESTS_BLOCK = re.compile(r"^[ \t]*```[ \t]*(?:python3?|py)?[ \t]*\n(.*?)^[ \t]*```", re.DOTALL | re.MULTILINE)
+
+
+@dataclass(frozen=True)
+class TestsReply:
+    """The teacher's test block: its `code`, how many `asserts` run at its top level (not in a
+    function), and `error`, why it cannot be used (no block, a syntax error, no assert)."""
+
+    code: str
+    asserts: int
+    error: str | None
+
+
+def write_tests_prompt(task: str, interface: str) -> str:
+    """The prompt asking for assert-based tests of `task`, a solution of which defines `interface`."""
+    return TESTS_TEMPLATE.format(task=task.strip(), interface=interface.strip())
+
+
+def parse_tests_reply(text: str) -> TestsReply:
+    """The test block of a reply to `write_tests_prompt`: its first ```python (or bare) block, else
+    the whole reply if it is Python; unusable (`error` set) when it does not parse or holds no
+    top-level assert."""
+    match = _TESTS_BLOCK.search(text.replace("\r", ""))
+    code = (match.group(1) if match else text).strip()
+    try:
+        tree = ast.parse(code)
+    except (SyntaxError, ValueError, RecursionError, MemoryError) as e:
+        where = f" (line {e.lineno})" if isinstance(e, SyntaxError) and e.lineno else ""
+        found = "the test block" if match else "the reply holds no ```python block, and as a whole it"
+        return TestsReply(code, 0, f"{found} does not parse: {type(e).__name__}: {e.args[0] if e.args else e}{where}")
+    asserts = _top_level_asserts(tree)
+    return TestsReply(code, asserts, None if asserts else "the test block holds no top-level assert")
+
+
+def _top_level_asserts(tree: ast.AST) -> int:
+    """Assert statements that run when the block runs: not inside a function or class body."""
+    if isinstance(tree, ast.Assert):
+        return 1
+    if isinstance(tree, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+        return 0
+    return sum(_top_level_asserts(child) for child in ast.iter_child_nodes(tree))
