@@ -15,8 +15,9 @@ from pathlib import Path
 import pytest
 
 from conftest import REPO_ROOT, shared_file
+from evolcoder.benchmarks import get
 from evolcoder.data.dataset import UNVERIFIED
-from evolcoder.jsonl import read_jsonl
+from evolcoder.jsonl import read_jsonl, write_jsonl
 from evolcoder.verify.verify import LABELS
 from llm_server import LLMServer
 from stages import verify as stage
@@ -30,14 +31,15 @@ def write_params(workdir: Path, **sections: dict) -> None:
         "evolve": {"rounds": 1, "limit": 100},
         "llm": {"provider": "dry-run"},
         "verify": {"mode": "run", "timeout_s": 1.0},
-        "dataset": {"rounds": [0, 1], "drop_non_code": False,
-                    "decontam": {"benchmarks": {"humaneval": {"path": None}}}},
+        "dataset": {"rounds": [0, 1], "drop_non_code": False},
+        "benchmarks": ["humaneval"],
         "model": {"init": "scratch"},
         "train": {"max_length": 2048},
     }
     for name, values in sections.items():
         params[name] = {**params[name], **values}
     (workdir / "params.yaml").write_text(json.dumps(params))  # JSON is YAML
+    write_jsonl(workdir / "data/benchmarks/humaneval.jsonl", get("humaneval").public_rows())
 
 
 def run(workdir: Path, *stages: str) -> str:
