@@ -17,6 +17,9 @@ from evolcoder.train.config import ModelConfig, TrainConfig
 from stages import PARAMS_FILE, run_stage
 
 OUT = "data/dataset"
+# What `dvc exp show` compares; every counter (by round, method, reason, benchmark) is in
+# data/dataset/stats.json.
+HEADLINE = ("rows", "dropped", "dropped_contaminated", "rows_dry_run")
 
 
 def main() -> None:
@@ -36,7 +39,8 @@ def main() -> None:
     write_json(f"{OUT}/plots/composition.json", composition_table(data.train))
     write_json(f"{OUT}/plots/instruction_length.json", instruction_length_table(data.train))
     metrics = dataset_metrics(data, config, counter, against)
-    write_json("metrics/dataset.json", metrics)
+    write_json(f"{OUT}/stats.json", metrics)
+    write_json("metrics/dataset.json", {key: metrics[key] for key in HEADLINE})
     print(f"dataset: {metrics['rows']} rows from {metrics['rows_read']} (rounds {sorted(config.rounds)}); "
           f"dropped {metrics['dropped']}: {metrics['dropped_contaminated']} contaminated against "
           f"{', '.join(against) or 'nothing'}, {metrics['dropped_duplicate']} duplicates, "

@@ -21,7 +21,8 @@ from evolcoder.report import ReportConfig, dry_run_notice, pass1_rows, passk_row
 from stages import PARAMS_FILE, run_stage
 
 DATASET = "data/dataset/train.jsonl"
-DECONTAM_KEY = "dropped_benchmark_"  # metrics/dataset.json has one per benchmark decontaminated against
+DATASET_STATS = "data/dataset/stats.json"  # with `dropped_benchmark_<b>` for each benchmark decontaminated against
+DECONTAM_KEY = "dropped_benchmark_"
 PROFILE_KEYS = ("seed.source", "evolve.rounds", "llm.provider", "llm.model", "dataset.rounds", "dataset.length_counter",
                 "model.init", "model.name_or_path", "model.revision", "train.precision", "train.global_batch_size",
                 "train.lr", "train.epochs", "train.max_length", "generate.model", "generate.backend",
@@ -73,7 +74,7 @@ def main() -> None:
     metrics = {b: _read_json(f"metrics/{b}.json", f"run `dvc repro evaluate@{b}`") for b in benchmarks}
     lock = read_yaml("dvc.lock") if Path("dvc.lock").is_file() else {}
     origins = {b: provenance(lock, b, model, str(benchmark_file(b)), DATASET) for b in benchmarks}
-    dataset = _read_json("metrics/dataset.json")
+    dataset = _read_json(DATASET_STATS)
     decontaminated = [key.removeprefix(DECONTAM_KEY) for key in dataset if key.startswith(DECONTAM_KEY)]
     notice = dry_run_notice(dataset, _read_json("metrics/evolve.json"))
     profile = {key: _lookup(params, key) for key in PROFILE_KEYS}

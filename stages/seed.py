@@ -5,13 +5,17 @@ from evolcoder.data.seed import SeedConfig, make_seed
 from evolcoder.jsonl import write_json, write_jsonl
 from stages import PARAMS_FILE, run_stage
 
+# What `dvc exp show` compares; every counter is in data/seed/stats.json.
+HEADLINE = ("n_written", "n_rejected")
+
 
 def main() -> None:
     config = load_section(PARAMS_FILE, "seed", SeedConfig)
     seed = make_seed(config)
     write_jsonl("data/seed/seed.jsonl", seed.records)
     write_jsonl("data/seed/rejects.jsonl", ({"where": r.where, "error": r.error} for r in seed.rejects))
-    write_json("metrics/seed.json", seed.stats)
+    write_json("data/seed/stats.json", seed.stats)
+    write_json("metrics/seed.json", {key: seed.stats[key] for key in HEADLINE})
     print(f"seed: {seed.stats['n_written']} records from {seed.stats['source']} -> data/seed/seed.jsonl")
 
 

@@ -52,8 +52,10 @@ def test_stage_writes_the_data_set_removed_rows_metrics_and_plots(tmp_path):
     assert [r["id"] for r in read_jsonl(workdir / "data/dataset/train.jsonl")] == ["a", "c"]
     (removed,) = read_jsonl(workdir / "data/dataset/removed.jsonl")
     assert (removed["id"], removed["reason"], removed["detail"]["task_id"]) == ("b", "contaminated", "HumanEval/0")
-    metrics = json.loads((workdir / "metrics/dataset.json").read_text())
-    assert (metrics["rows"], metrics["dropped_benchmark_humaneval"], metrics["rows_dry_run"]) == (2, 1, 1)
+    stats = json.loads((workdir / "data/dataset/stats.json").read_text())
+    assert (stats["rows"], stats["dropped_benchmark_humaneval"], stats["rows_dry_run"]) == (2, 1, 1)
+    headline = json.loads((workdir / "metrics/dataset.json").read_text())
+    assert headline == {"rows": 2, "dropped": 1, "dropped_contaminated": 1, "rows_dry_run": 1}
     plots = json.loads((workdir / "data/dataset/plots/composition.json").read_text())
     assert [p["group"] for p in plots] == ["round 0 seed", "round 1 deepening"]
     assert "1 contaminated against humaneval" in done.stdout

@@ -50,7 +50,8 @@ def project(tmp_path, monkeypatch):
     (tmp_path / "metrics/humaneval.json").write_text(json.dumps(
         {"pass@1": 0.25, "pass@10": 0.5, "n_tasks": 164, "n_samples": 1640}))
     (tmp_path / "metrics/mbpp.json").write_text(json.dumps({"pass@1": 0.125, "n_tasks": 500, "n_samples": 500}))
-    (tmp_path / "metrics/dataset.json").write_text(json.dumps(
+    (tmp_path / "data/dataset").mkdir(parents=True)
+    (tmp_path / "data/dataset/stats.json").write_text(json.dumps(
         {"rows": 229, "rows_dry_run": 149, "dropped_benchmark_humaneval": 3}))
     (tmp_path / "metrics/evolve.json").write_text(json.dumps({"provider": "dry-run"}))
     monkeypatch.chdir(tmp_path)

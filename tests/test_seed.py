@@ -135,8 +135,9 @@ def test_stage_writes_outputs_and_metrics(tmp_path):
     assert done.returncode == 0, done.stderr
     assert len(read_jsonl(tmp_path / "data/seed/seed.jsonl")) == 2
     assert read_jsonl(tmp_path / "data/seed/rejects.jsonl")[0]["where"].endswith(":2")
-    metrics = json.loads((tmp_path / "metrics/seed.json").read_text())
-    assert (metrics["n_written"], metrics["n_rejected"]) == (2, 1)
+    assert json.loads((tmp_path / "metrics/seed.json").read_text()) == {"n_written": 2, "n_rejected": 1}
+    stats = json.loads((tmp_path / "data/seed/stats.json").read_text())
+    assert (stats["n_read"], stats["n_written"], stats["source"]) == (3, 2, "rows.jsonl")
 
 
 def test_stage_error_is_one_line_and_writes_nothing(tmp_path):

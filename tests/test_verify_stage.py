@@ -113,7 +113,7 @@ def test_the_dataset_drops_exactly_the_labelled_rows(alpaca):
         assert all(r["detail"]["verified"] == rows[r["id"]]["verified"] for r in removed if r["reason"] == reason)
     assert {rows[r["id"]]["verified"] for r in train} <= {"passed", "skipped"}
     assert all("verified" not in r for r in train)  # training rows keep their schema
-    metrics = json.loads((alpaca / "metrics/dataset.json").read_text())
+    metrics = json.loads((alpaca / "data/dataset/stats.json").read_text())
     assert metrics["dropped_unverified"] == sum(r["reason"] == "unverified" for r in removed) > 0
     assert metrics["dropped_not_python"] == sum(r["reason"] == "not_python" for r in removed) > 0
 
