@@ -11,10 +11,11 @@ import torch
 from evolcoder.config import ConfigError, from_dict, load_section
 from evolcoder.jsonl import write_jsonl
 from evolcoder.templates import alpaca_prompt
+from evolcoder.train.adapters import ADAPTER_DIR, AdapterError, add_lora, merge_adapter
 from evolcoder.train.batching import PaddingCollator
 from evolcoder.train.config import ModelConfig, ScratchModelConfig, TrainConfig
-from evolcoder.train.model import (ModelLoadError, add_pad_token, build_scratch_model, load_pretrained,
-                                   train_tokenizer)
+from evolcoder.train.model import (ModelLoadError, add_pad_token, build_scratch_model, count_parameters,
+                                   load_pretrained, train_tokenizer)
 from evolcoder.train.runner import launch_command, launch_env
 from evolcoder.train.tokenize import IGNORE_INDEX, encode_records
 from evolcoder.train.workdir import last_checkpoint, run_key
@@ -93,10 +94,72 @@ def test_params_rewritten_by_dvc_exp_run_are_read_as_numbers(tmp_path):
     ({"num_nodes": 2, "global_batch_size": 16}, "train.hostfile"),
     ({"precision": "fp8"}, "train.precision"),
     ({"warmup_steps": -1}, "train.warmup_steps"),
+    ({"adapter": "qlora"}, "train.adapter"),
+    ({"lora_r": 0}, "train.lora_r: must be positive"),
+    ({"lora_dropout": 1.0}, "train.lora_dropout: must be in"),
+    ({"lora_target_modules": []}, "train.lora_target_modules: must name at least one module (StarCoder's: c_attn"),
 ])
 def test_bad_train_params_are_rejected_naming_the_key(values, message):
     with pytest.raises(ConfigError, match=message.replace("(", r"\(")):
         from_dict(TrainConfig, values, prefix="train")
+
+
+def tiny_model(tokenizer) -> torch.nn.Module:
+    model = build_scratch_model(ScratchModelConfig(n_layer=2, n_embd=32, n_head=4, n_positions=128), tokenizer, seed=0)
+    add_pad_token(model, tokenizer)
+    return model
+
+
+def test_lora_targets_that_name_no_module_are_refused_listing_the_linear_layers(tokenizer):
+    cfg = TrainConfig(adapter="lora", lora_target_modules=["c_attn", "q_proj"])
+    with pytest.raises(AdapterError, match="train.lora_target_modules: 'q_proj' names no module of the model; "
+                                           "its linear layers are: c_attn, c_fc, c_proj, lm_head"):
+        add_lora(tiny_model(tokenizer), cfg)
+
+
+def test_lora_trains_only_adapters_on_starcoders_attention_and_mlp_projections(tokenizer):
+    model = add_lora(tiny_model(tokenizer), TrainConfig(adapter="lora", lora_r=4))
+    trainable = {name for name, p in model.named_parameters() if p.requires_grad}
+    assert trainable and all(".lora_A." in name or ".lora_B." in name for name in trainable)
+    wrapped = {name.split(".lora_")[0].split("h.1.")[-1] for name in trainable if ".h.1." in name}
+    assert wrapped == {"attn.c_attn", "attn.c_proj", "mlp.c_fc", "mlp.c_proj"}
+    # r x (in + out) per projection: c_attn 32 -> 32 + 2 x 8 (multi-query), c_proj 32 -> 32, c_fc 32 -> 128 and back
+    per_layer = 4 * ((32 + 48) + (32 + 32) + (32 + 128) + (128 + 32))
+    assert count_parameters(model, trainable_only=True) == 2 * per_layer
+    assert count_parameters(model) == count_parameters(tiny_model(tokenizer)) + 2 * per_layer
+
+
+def test_merged_adapter_is_a_plain_model_with_the_adapted_outputs(tokenizer, tmp_path):
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM
+
+    base_dir, out = tmp_path / "base", tmp_path / "out"
+    tok = train_tokenizer([alpaca_prompt(r["instruction"]) + r["output"] for r in RECORDS] * 20, 400, 1)
+    base = build_scratch_model(ScratchModelConfig(n_layer=2, n_embd=32, n_head=4, n_positions=128), tok, seed=0)
+    base.save_pretrained(base_dir)
+    tok.save_pretrained(base_dir)
+    add_pad_token(base, tok)
+    model = add_lora(base, TrainConfig(adapter="lora", lora_r=4))
+    with torch.no_grad():  # a trained adapter: lora_B starts at zero, which would merge to the base
+        for name, p in model.named_parameters():
+            if ".lora_B." in name:
+                p.normal_(std=0.5)
+    model.save_pretrained(out / ADAPTER_DIR)
+    tok.save_pretrained(out / ADAPTER_DIR)
+    ids = torch.tensor([tok("def add(a, b):")["input_ids"]])
+    with torch.no_grad():
+        expected = model.eval()(input_ids=ids).logits
+
+    merge_adapter(str(base_dir), out)
+    assert not (out / "adapter_config.json").exists() and (out / ADAPTER_DIR / "adapter_config.json").is_file()
+    merged = AutoModelForCausalLM.from_pretrained(out)
+    assert not isinstance(merged, PeftModel) and merged.config.use_cache
+    assert not any("lora" in name for name, _ in merged.named_parameters())
+    with torch.no_grad():
+        assert torch.allclose(merged(input_ids=ids).logits, expected, atol=1e-4)
+    with torch.no_grad():  # and the adapter changed them (the base has no PAD: one logit fewer)
+        base_logits = AutoModelForCausalLM.from_pretrained(base_dir)(input_ids=ids).logits
+    assert not torch.allclose(base_logits, expected[..., :-1], atol=1e-2)
 
 
 def test_model_params_are_checked():

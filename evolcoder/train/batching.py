@@ -1,11 +1,12 @@
-"""Batches for causal-LM fine-tuning: Llama-X's padding collator, and padding accounting."""
+"""Batches for causal-LM fine-tuning: Llama-X's padding collator, padding-free packing, token counts."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 from torch.utils.data import Dataset
+from transformers import DataCollatorWithFlattening
 
 from evolcoder.train.tokenize import IGNORE_INDEX, Example
 
@@ -24,15 +25,24 @@ class SupervisedDataset(Dataset):
 
 
 @dataclass
-class PaddingCollator:
-    """Pad to the longest row of the batch (Llama-X's DataCollatorForSupervisedDataset).
+class TokenCounter:
+    """The real and padded tokens a collator emitted, for padding efficiency and tokens/s."""
 
-    Counts the real and padded tokens it emits, for padding efficiency and tokens/s.
-    """
+    real_tokens: int = field(default=0, init=False)
+    padded_tokens: int = field(default=0, init=False)
+
+    def take_counts(self) -> tuple[int, int]:
+        """(real, padded) tokens since the last call, and reset."""
+        counts = (self.real_tokens, self.padded_tokens)
+        self.real_tokens = self.padded_tokens = 0
+        return counts
+
+
+@dataclass
+class PaddingCollator(TokenCounter):
+    """Pad to the longest row of the batch (Llama-X's DataCollatorForSupervisedDataset)."""
 
     pad_token_id: int
-    real_tokens: int = 0
-    padded_tokens: int = 0
 
     def __call__(self, rows: list[dict[str, list[int]]]) -> dict[str, torch.Tensor]:
         width = max(len(r["input_ids"]) for r in rows)
@@ -48,8 +58,24 @@ class PaddingCollator:
         self.padded_tokens += input_ids.numel()
         return {"input_ids": input_ids, "labels": labels, "attention_mask": attention_mask}
 
-    def take_counts(self) -> tuple[int, int]:
-        """(real, padded) tokens since the last call, and reset."""
-        counts = (self.real_tokens, self.padded_tokens)
-        self.real_tokens = self.padded_tokens = 0
-        return counts
+
+@dataclass
+class PackingCollator(TokenCounter):
+    """The batch as one row without padding: transformers' DataCollatorWithFlattening.
+
+    `position_ids` restart at 0 for each example, the first label of each is -100 (so no
+    example learns to predict the next one's first token; ours are prompt tokens, masked
+    anyway), and the boundaries go along as FlashAttention's `cu_seq_lens_q/k` and
+    `max_length_q/k`, which GPTBigCode passes to its attention layers (see
+    `evolcoder.train.packing`). There is no attention mask: nothing is padded.
+    """
+
+    flatten: DataCollatorWithFlattening = field(
+        default_factory=lambda: DataCollatorWithFlattening(return_flash_attn_kwargs=True))
+
+    def __call__(self, rows: list[dict[str, list[int]]]) -> dict[str, torch.Tensor | int]:
+        batch = self.flatten(rows)
+        tokens = batch["input_ids"].numel()
+        self.real_tokens += tokens
+        self.padded_tokens += tokens
+        return batch

@@ -2,28 +2,32 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
 import torch
 from transformers import TrainerCallback
 
-from evolcoder.train.batching import PaddingCollator
+from evolcoder.train.batching import TokenCounter
 
 
 class CurveCallback(TrainerCallback):
-    """Adds real/padded token counts (summed over ranks) to each log entry; rank 0 logs to DVCLive.
+    """Adds real/padded token counts (summed over ranks) and the seconds since this session's
+    training began (`wall_s`) to each log entry; rank 0 logs to DVCLive.
 
     The DVCLive folder is rebuilt from the Trainer's log history when training starts, so a
     resumed run's curve holds the steps before the restart exactly once.
     """
 
-    def __init__(self, collator: PaddingCollator, live_dir: str | Path):
+    def __init__(self, collator: TokenCounter, live_dir: str | Path):
         self.collator = collator
         self.live_dir = Path(live_dir)
         self.live = None
+        self.started = time.perf_counter()
 
     def on_train_begin(self, args, state, control, **kwargs) -> None:
+        self.started = time.perf_counter()
         if state.is_world_process_zero:
             from dvclive import Live
 
@@ -37,6 +41,7 @@ class CurveCallback(TrainerCallback):
             torch.distributed.all_reduce(counts)
         entry = state.log_history[-1]  # the Trainer appended this step's entry before calling us
         entry["tokens"], entry["padded_tokens"] = (int(c) for c in counts.tolist())
+        entry["wall_s"] = time.perf_counter() - self.started
         if self.live is not None:
             self._to_live(entry)
 
@@ -64,3 +69,14 @@ def summarize(log_history: list[dict[str, Any]]) -> dict[str, float | int]:
         "tokens_seen": real,
         "padding_efficiency": real / padded if padded else float("nan"),
     }
+
+
+def steady_tokens_per_s(log_history: list[dict[str, Any]], start_step: int) -> float | None:
+    """Real tokens per second over this session's logged steps after its first quarter (start-up,
+    kernel selection and allocator warm-up excluded); None with fewer than 2 such entries."""
+    entries = [e for e in log_history if "wall_s" in e and e.get("step", 0) > start_step]
+    steady = entries[len(entries) // 4:]
+    if len(steady) < 2:
+        return None
+    seconds = steady[-1]["wall_s"] - steady[0]["wall_s"]
+    return sum(e["tokens"] for e in steady[1:]) / seconds if seconds > 0 else None

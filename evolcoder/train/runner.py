@@ -23,13 +23,15 @@ from evolcoder.config import ConfigError, recipe
 from evolcoder.errors import EvolcoderError
 from evolcoder.jsonl import read_jsonl, write_json
 from evolcoder.templates import example_texts
+from evolcoder.train.adapters import merge_adapter
 from evolcoder.train.config import ModelConfig, TrainConfig
 from evolcoder.train.model import build_scratch_model, train_tokenizer
 from evolcoder.train.workdir import last_checkpoint, prepare_run_dir, run_key
 
-METRIC_KEYS = ("final_loss", "best_loss", "steps", "tokens_seen", "tokens_per_s", "padding_efficiency",
-               "n_params", "rows", "truncated_rows", "fully_masked_rows", "world_size",
-               "gradient_accumulation_steps", "resumed_from_step", "peak_gpu_memory_mb")
+METRIC_KEYS = ("final_loss", "best_loss", "steps", "tokens_seen", "tokens_per_s", "steady_tokens_per_s",
+               "padding_efficiency", "n_params", "trainable_params", "rows", "truncated_rows",
+               "fully_masked_rows", "world_size", "gradient_accumulation_steps", "resumed_from_step",
+               "peak_gpu_memory_mb")
 
 
 class TrainingFailed(EvolcoderError):
@@ -65,6 +67,8 @@ def run_training(model_cfg: ModelConfig, train_cfg: TrainConfig, paths: RunPaths
     spec_path = run_dir / "spec.json"
     write_json(spec_path, spec)
     launch(train_cfg, spec_path)
+    if train_cfg.adapter == "lora":
+        merge_adapter(spec["model"], paths.output_dir)
     with open(run_dir / "summary.json", encoding="utf-8") as f:
         return {"run_key": key, "run_dir": str(run_dir), **json.load(f)}
 
