@@ -25,6 +25,7 @@ import argparse
 import json
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -34,7 +35,7 @@ from transformers.trainer_pt_utils import LengthGroupedSampler
 from evolcoder.config import load_section
 from evolcoder.jsonl import read_jsonl
 from evolcoder.templates import example_texts
-from evolcoder.train.batching import PackingCollator, PaddingCollator, SupervisedDataset, TokenCounter
+from evolcoder.train.batching import PackingCollator, PaddingCollator, SupervisedDataset, token_counts
 from evolcoder.train.config import VARLEN_SDPA, ModelConfig, TrainConfig
 from evolcoder.train.model import add_pad_token, build_scratch_model, train_tokenizer
 from evolcoder.train.packing import register_varlen_sdpa
@@ -54,28 +55,26 @@ def batches(order: list[int], dataset: SupervisedDataset, size: int) -> list[lis
     return [[dataset[i] for i in order[k:k + size]] for k in range(0, len(order), size)]
 
 
-def efficiency(epoch: list[list[dict]], collator: TokenCounter) -> float:
-    for batch in epoch:
-        collator(batch)
-    real, computed = collator.take_counts()
+def efficiency(epoch: list[list[dict]], collator: Callable) -> float:
+    real, computed = map(sum, zip(*(token_counts(collator(batch)) for batch in epoch)))
     return real / computed
 
 
-def tokens_per_s(model: torch.nn.Module, epoch: list[list[dict]], collator: TokenCounter, steps: int) -> float:
+def tokens_per_s(model: torch.nn.Module, epoch: list[list[dict]], collator: Callable, steps: int) -> float:
     """Real tokens per second of training steps on `steps` batches spread over the epoch."""
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4)
     sample = epoch[::max(1, len(epoch) // (steps + 1))][:steps + 1]
-    started = 0.0
-    for i, batch in enumerate(sample):
+    started, real = 0.0, 0
+    for i, rows in enumerate(sample):
         if i == 1:  # the first batch warms up and is not timed
-            collator.take_counts()
-            started = time.perf_counter()
-        loss = model(**collator(batch)).loss
+            started, real = time.perf_counter(), 0
+        batch = collator(rows)
+        real += token_counts(batch)[0]
+        loss = model(**batch).loss
         loss.backward()
         optimizer.step()
         optimizer.zero_grad()
-    elapsed = time.perf_counter() - started
-    return collator.take_counts()[0] / elapsed
+    return real / (time.perf_counter() - started)
 
 
 def main() -> int:

@@ -12,7 +12,7 @@ from evolcoder.config import ConfigError, from_dict, load_section
 from evolcoder.jsonl import write_jsonl
 from evolcoder.templates import alpaca_prompt
 from evolcoder.train.adapters import ADAPTER_DIR, AdapterError, add_lora, merge_adapter
-from evolcoder.train.batching import PaddingCollator
+from evolcoder.train.batching import PaddingCollator, token_counts
 from evolcoder.train.config import ModelConfig, ScratchModelConfig, TrainConfig
 from evolcoder.train.model import (ModelLoadError, add_pad_token, build_scratch_model, count_parameters,
                                    load_pretrained, train_tokenizer)
@@ -75,7 +75,7 @@ def test_collator_pads_inputs_and_masks_padding_in_labels():
     assert batch["input_ids"].tolist() == [[1, 2, 3], [4, 9, 9]]
     assert batch["labels"].tolist() == [[-100, 2, 3], [4, -100, -100]]
     assert batch["attention_mask"].tolist() == [[1, 1, 1], [1, 0, 0]]
-    assert collator.take_counts() == (4, 6) and collator.take_counts() == (0, 0)
+    assert token_counts(batch) == (4, 6)
 
 
 def test_params_rewritten_by_dvc_exp_run_are_read_as_numbers(tmp_path):
@@ -273,3 +273,12 @@ def test_scratch_vocab_must_hold_the_byte_alphabet_and_every_special_token():
     assert ScratchModelConfig(vocab_size=smallest).vocab_size == smallest
     with pytest.raises(ConfigError, match="model.config.vocab_size"):
         ScratchModelConfig(vocab_size=smallest - 1)
+
+
+def test_lora_profile_trains_starcoder_on_one_gpu_with_the_papers_batch(repo_root):
+    path = repo_root / "configs" / "starcoder-lora-1gpu.yaml"
+    model = load_section(path, "model", ModelConfig)
+    train = load_section(path, "train", TrainConfig)
+    assert model.name_or_path == "bigcode/starcoder" and train.world_size == 1
+    assert (train.adapter, train.packing, train.precision) == ("lora", True, "bf16")
+    assert train.global_batch_size == 512 and train.gradient_accumulation_steps == 128

@@ -10,7 +10,7 @@ from conftest import shared_file
 
 from evolcoder.config import ConfigError, from_dict
 from evolcoder.templates import example_texts
-from evolcoder.train.batching import PackingCollator, PaddingCollator
+from evolcoder.train.batching import PackingCollator, PaddingCollator, token_counts
 from evolcoder.train.config import PACKING_ATTENTION, ScratchModelConfig, TrainConfig
 from evolcoder.train.model import add_pad_token, build_scratch_model, train_tokenizer
 from evolcoder.train.packing import register_varlen_sdpa
@@ -63,11 +63,11 @@ def test_packed_batch_has_the_padded_batch_loss_and_gradients(examples_and_model
     for collator, attn in ((PackingCollator(), "sdpa_varlen"), (PaddingCollator(pad_token_id=tokenizer.pad_token_id), "sdpa")):
         model.set_attn_implementation(attn)
         model.zero_grad()
-        loss = model(**collator(rows)).loss
+        batch = collator(rows)
+        loss = model(**batch).loss
         loss.backward()
         results.append((loss.item(), [p.grad.clone() for p in model.parameters()]))
-        real, emitted = collator.take_counts()
-        assert real == sum(len(r["input_ids"]) for r in rows)
+        assert token_counts(batch)[0] == sum(len(r["input_ids"]) for r in rows)
     (packed_loss, packed_grads), (padded_loss, padded_grads) = results
     assert packed_loss == pytest.approx(padded_loss, rel=1e-5)
     for packed_grad, padded_grad in zip(packed_grads, padded_grads):
@@ -95,14 +95,12 @@ def test_gptbigcode_hands_the_boundaries_not_the_positions_to_its_attention_laye
 
 
 def test_collator_concatenates_restarts_positions_and_masks_each_first_label():
-    collator = PackingCollator()
-    batch = collator([{"input_ids": [5, 6, 7], "labels": [-100, 6, 7]}, {"input_ids": [8, 9], "labels": [8, 9]}])
+    batch = PackingCollator()([{"input_ids": [5, 6, 7], "labels": [-100, 6, 7]}, {"input_ids": [8, 9], "labels": [8, 9]}])
     assert batch["input_ids"].tolist() == [[5, 6, 7, 8, 9]]
     assert batch["position_ids"].tolist() == [[0, 1, 2, 0, 1]]
     assert batch["labels"].tolist() == [[-100, 6, 7, -100, 9]]  # 8 is never predicted from example 1's 7
     assert batch["cu_seq_lens_q"].tolist() == [0, 3, 5] and batch["max_length_q"] == 3
-    assert "attention_mask" not in batch
-    assert collator.take_counts() == (5, 5)
+    assert "attention_mask" not in batch and token_counts(batch) == (5, 5)
 
 
 def test_packing_is_refused_with_an_attention_that_mixes_examples():

@@ -24,22 +24,16 @@ class SupervisedDataset(Dataset):
         return {"input_ids": self.examples[i].input_ids, "labels": self.examples[i].labels}
 
 
-@dataclass
-class TokenCounter:
-    """The real and padded tokens a collator emitted, for padding efficiency and tokens/s."""
-
-    real_tokens: int = field(default=0, init=False)
-    padded_tokens: int = field(default=0, init=False)
-
-    def take_counts(self) -> tuple[int, int]:
-        """(real, padded) tokens since the last call, and reset."""
-        counts = (self.real_tokens, self.padded_tokens)
-        self.real_tokens = self.padded_tokens = 0
-        return counts
+def token_counts(batch: dict[str, torch.Tensor | int]) -> tuple[int, int]:
+    """(real, computed) tokens of a collated batch: padding is where attention_mask is 0; a
+    packed row has no mask and no padding."""
+    computed = batch["input_ids"].numel()
+    mask = batch.get("attention_mask")
+    return (int(mask.sum()) if mask is not None else computed), computed
 
 
 @dataclass
-class PaddingCollator(TokenCounter):
+class PaddingCollator:
     """Pad to the longest row of the batch (Llama-X's DataCollatorForSupervisedDataset)."""
 
     pad_token_id: int
@@ -54,13 +48,11 @@ class PaddingCollator(TokenCounter):
             input_ids[i, :n] = torch.tensor(row["input_ids"])
             labels[i, :n] = torch.tensor(row["labels"])
             attention_mask[i, :n] = 1
-        self.real_tokens += int(attention_mask.sum())
-        self.padded_tokens += input_ids.numel()
         return {"input_ids": input_ids, "labels": labels, "attention_mask": attention_mask}
 
 
 @dataclass
-class PackingCollator(TokenCounter):
+class PackingCollator:
     """The batch as one row without padding: transformers' DataCollatorWithFlattening.
 
     `position_ids` restart at 0 for each example, the first label of each is -100 (so no
@@ -74,8 +66,4 @@ class PackingCollator(TokenCounter):
         default_factory=lambda: DataCollatorWithFlattening(return_flash_attn_kwargs=True))
 
     def __call__(self, rows: list[dict[str, list[int]]]) -> dict[str, torch.Tensor | int]:
-        batch = self.flatten(rows)
-        tokens = batch["input_ids"].numel()
-        self.real_tokens += tokens
-        self.padded_tokens += tokens
-        return batch
+        return self.flatten(rows)

@@ -7,9 +7,42 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from transformers import TrainerCallback
+from transformers import Trainer, TrainerCallback
 
-from evolcoder.train.batching import TokenCounter
+from evolcoder.train.batching import token_counts
+
+
+class TokenTally:
+    """Real and computed (padded) tokens of the batches trained on since the last `take`."""
+
+    def __init__(self) -> None:
+        self.real = self.computed = 0
+
+    def add(self, batch: dict[str, Any]) -> None:
+        real, computed = token_counts(batch)
+        self.real += real
+        self.computed += computed
+
+    def take(self) -> tuple[int, int]:
+        counts = (self.real, self.computed)
+        self.real = self.computed = 0
+        return counts
+
+
+class CountingTrainer(Trainer):
+    """The HF Trainer, counting the tokens of each batch it trains on into `tally`.
+
+    Counted here rather than in the collator: a resumed run's data loader collates the
+    batches it skips to reach its checkpoint's place, and those were trained before the kill.
+    """
+
+    def __init__(self, *args: Any, tally: TokenTally, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.tally = tally
+
+    def training_step(self, model, inputs, num_items_in_batch=None):
+        self.tally.add(inputs)
+        return super().training_step(model, inputs, num_items_in_batch)
 
 
 class CurveCallback(TrainerCallback):
@@ -20,8 +53,8 @@ class CurveCallback(TrainerCallback):
     resumed run's curve holds the steps before the restart exactly once.
     """
 
-    def __init__(self, collator: TokenCounter, live_dir: str | Path):
-        self.collator = collator
+    def __init__(self, tally: TokenTally, live_dir: str | Path):
+        self.tally = tally
         self.live_dir = Path(live_dir)
         self.live = None
         self.started = time.perf_counter()
@@ -36,7 +69,7 @@ class CurveCallback(TrainerCallback):
                 self._to_live(entry)
 
     def on_log(self, args, state, control, logs=None, **kwargs) -> None:
-        counts = torch.tensor(self.collator.take_counts(), dtype=torch.long, device=args.device)
+        counts = torch.tensor(self.tally.take(), dtype=torch.long, device=args.device)
         if torch.distributed.is_available() and torch.distributed.is_initialized():
             torch.distributed.all_reduce(counts)
         entry = state.log_history[-1]  # the Trainer appended this step's entry before calling us

@@ -22,7 +22,8 @@ from evolcoder.jsonl import read_jsonl, write_json
 from evolcoder.train.adapters import ADAPTER_DIR, add_lora
 from evolcoder.train.batching import PackingCollator, PaddingCollator, SupervisedDataset
 from evolcoder.train.config import VARLEN_SDPA, TrainConfig
-from evolcoder.train.curves import CurveCallback, steady_tokens_per_s, summarize
+from evolcoder.train.curves import (CountingTrainer, CurveCallback, TokenTally, steady_tokens_per_s,
+                                    summarize)
 from evolcoder.train.model import add_pad_token, count_parameters, load_pretrained
 from evolcoder.train.packing import attention_implementation, register_varlen_sdpa
 from evolcoder.train.tokenize import encode_records
@@ -118,9 +119,10 @@ def build_trainer(spec: dict[str, Any], cfg: TrainConfig, args: TrainingArgument
         raise EvolcoderError(f"{spec['data']}: no trainable rows (all {stats.rows} have prompts "
                              f"longer than train.max_length={cfg.max_length}); raise train.max_length")
     collator = PackingCollator() if cfg.packing else PaddingCollator(pad_token_id=tokenizer.pad_token_id)
-    trainer = Trainer(model=model, args=args, train_dataset=SupervisedDataset(examples),
-                      data_collator=collator, processing_class=tokenizer,
-                      callbacks=[CurveCallback(collator, spec["curves_dir"])])
+    tally = TokenTally()
+    trainer = CountingTrainer(model=model, args=args, train_dataset=SupervisedDataset(examples),
+                              data_collator=collator, processing_class=tokenizer, tally=tally,
+                              callbacks=[CurveCallback(tally, spec["curves_dir"])])
     facts = {"n_params": count_parameters(model), "trainable_params": count_parameters(model, trainable_only=True),
              "attn_implementation": attn, "rows": stats.rows, "truncated_rows": stats.truncated_rows,
              "fully_masked_rows": stats.fully_masked_rows, "fully_masked_ids": stats.dropped_ids}
