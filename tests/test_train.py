@@ -129,6 +129,17 @@ def test_lora_trains_only_adapters_on_starcoders_attention_and_mlp_projections(t
     assert count_parameters(model) == count_parameters(tiny_model(tokenizer)) + 2 * per_layer
 
 
+def test_lora_adapters_start_the_same_whatever_ran_before(tokenizer):
+    """Every rank, and a resumed run, must build the same adapters (ZeRO-3 partitions each rank's copy)."""
+    adapters = []
+    for seed in (1, 2):
+        model = tiny_model(tokenizer)
+        torch.manual_seed(seed)  # other work drew from the generator before
+        adapters.append({n: p for n, p in add_lora(model, TrainConfig(adapter="lora")).named_parameters() if "lora_A" in n})
+    assert adapters[0].keys() == adapters[1].keys()
+    assert all(torch.equal(adapters[0][name], adapters[1][name]) for name in adapters[0])
+
+
 def test_merged_adapter_is_a_plain_model_with_the_adapted_outputs(tokenizer, tmp_path):
     from peft import PeftModel
     from transformers import AutoModelForCausalLM

@@ -48,7 +48,7 @@ def make_project(root: Path, **train: object) -> Path:
                 "max_steps": MAX_STEPS, "save_steps": SAVE_STEPS, "max_length": 256,
                 "group_by_length": False, "seed": 0, **train}
     params = {
-        "model": {"init": "scratch", "config": {"n_layer": 2, "n_embd": 64, "n_head": 4, "n_positions": 256,
+        "model": {"init": "scratch", "config": {"n_layer": 2, "n_embd": 64, "n_head": 4, "n_positions": 1024,
                                                 "vocab_size": 400, "tokenizer_min_frequency": 1}},
         "train": {k: v for k, v in settings.items() if k not in TrainConfig.RUNTIME},
         "runtime": {"train": {k: v for k, v in settings.items() if k in TrainConfig.RUNTIME}},

@@ -45,6 +45,7 @@ def add_lora(model: torch.nn.Module, cfg: TrainConfig) -> torch.nn.Module:
     check_targets(model, cfg.lora_target_modules)
     config = LoraConfig(r=cfg.lora_r, lora_alpha=cfg.lora_alpha, lora_dropout=cfg.lora_dropout,
                         target_modules=list(cfg.lora_target_modules), bias="none", task_type="CAUSAL_LM")
+    torch.manual_seed(cfg.seed)  # the same adapters on every rank and in every run, whatever ran before
     peft_model = get_peft_model(model, config)
     if cfg.gradient_checkpointing:  # the frozen embeddings give checkpointed blocks no input that needs grad
         peft_model.enable_input_require_grads()

@@ -27,7 +27,7 @@ from evolcoder.train.config import VARLEN_SDPA, TrainConfig
 
 def varlen_sdpa_attention(module: torch.nn.Module, query: torch.Tensor, key: torch.Tensor, value: torch.Tensor,
                           attention_mask: torch.Tensor | None, cu_seq_lens_q: torch.Tensor | None = None,
-                          **kwargs: Any) -> tuple[torch.Tensor, None]:
+                          max_length_q: int | None = None, **kwargs: Any) -> tuple[torch.Tensor, None]:
     """Causal SDPA over the examples of a packed row (query/key/value: 1, heads, tokens, dim).
 
     The examples are laid out as the rows of one batch, each padded at its end, for a single
@@ -42,21 +42,22 @@ def varlen_sdpa_attention(module: torch.nn.Module, query: torch.Tensor, key: tor
         raise ValueError(f"attention {VARLEN_SDPA} takes packed batches (one row, "
                          f"evolcoder.train.batching.PackingCollator), got {query.shape[0]} rows")
     tokens = query.shape[2]
-    bounds = cu_seq_lens_q if cu_seq_lens_q is not None else torch.tensor([0, tokens])
-    slots = example_slots(bounds.to(query.device))
-    width = int((bounds[1:] - bounds[:-1]).max())
-    q, k, v = (unpack(t, slots, len(bounds) - 1, width) for t in (query, key, value))
+    if cu_seq_lens_q is None:
+        cu_seq_lens_q, max_length_q = torch.tensor([0, tokens], device=query.device), tokens
+    slots = example_slots(cu_seq_lens_q, tokens, max_length_q)
+    examples = len(cu_seq_lens_q) - 1
+    q, k, v = (unpack(t, slots, examples, max_length_q) for t in (query, key, value))
     kwargs = {name: value for name, value in kwargs.items() if not name.startswith(("cu_seq_lens", "max_length"))}
     out = sdpa_attention_forward(module, q, k, v, None, is_causal=True, **kwargs)[0]  # examples, width, heads, dim
     return out.reshape(-1, *out.shape[2:]).index_select(0, slots).unsqueeze(0), None
 
 
-def example_slots(bounds: torch.Tensor) -> torch.Tensor:
+def example_slots(cu_seq_lens: torch.Tensor, tokens: int, width: int) -> torch.Tensor:
     """For each token of the row, its index in the (examples x width) padded layout."""
-    lengths = bounds[1:] - bounds[:-1]
-    example = torch.repeat_interleave(torch.arange(len(lengths), device=bounds.device), lengths)
-    position = torch.arange(int(bounds[-1]), device=bounds.device) - bounds[:-1][example]
-    return example * int(lengths.max()) + position
+    lengths = cu_seq_lens[1:] - cu_seq_lens[:-1]
+    example = torch.repeat_interleave(torch.arange(len(lengths), device=cu_seq_lens.device), lengths,
+                                      output_size=tokens)
+    return example * width + torch.arange(tokens, device=cu_seq_lens.device) - cu_seq_lens[:-1][example]
 
 
 def unpack(states: torch.Tensor, slots: torch.Tensor, examples: int, width: int) -> torch.Tensor:
