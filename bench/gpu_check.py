@@ -99,10 +99,11 @@ def training_rows(data: Path, work: Path, scale: Scale, peak_tflops: float | Non
     model = ModelConfig(init="scratch", config=scale.model)
     rows = []
     for name, settings in TRAININGS.items():
-        cfg = TrainConfig(precision=scale.precision, max_steps=scale.steps, global_batch_size=scale.batch,
-                          per_device_batch_size=scale.batch, max_length=scale.max_length, lr=1e-4,
-                          warmup_steps=min(10, scale.steps), save_steps=10**6, group_by_length=False,
-                          work_dir=str(work / "runs"), **settings)
+        common = {"precision": scale.precision, "max_steps": scale.steps, "global_batch_size": scale.batch,
+                  "per_device_batch_size": scale.batch, "max_length": scale.max_length, "lr": 1e-4,
+                  "warmup_steps": min(10, scale.steps), "save_steps": 10**6, "group_by_length": False,
+                  "work_dir": str(work / "runs")}
+        cfg = TrainConfig(**{**common, **settings})
         out = work / name.replace(" ", "_").replace(",", "")
         rows.append(checked(name, lambda: training_row(model, cfg, data, out, peak_tflops)))
     return rows, work / "train_packed" / "model"
@@ -178,7 +179,8 @@ def server_generation(config: GenerateConfig, jobs: list[Job], scale: Scale, ser
             served = LLMConfig(provider="openai", model=config.model, base_url=base_url, api_key_env=None,
                                concurrency=scale.gen_batch, max_retries=0, timeout_s=600.0)
             backend = make_backend(dataclasses.replace(config, backend="openai", server=served), work / "server_gen")
-            return {"tokens_per_s": generation_speed(backend, jobs, scale.gen_batch), "note": " ".join(cmd[:3])}
+            return {"tokens_per_s": generation_speed(backend, jobs, scale.gen_batch),
+                    "note": f"server: {server_command}" if server_command else "vllm serve"}
         finally:
             server.terminate()
             server.wait(timeout=60)
