@@ -61,10 +61,14 @@ def example_slots(cu_seq_lens: torch.Tensor, tokens: int, width: int) -> torch.T
 
 
 def unpack(states: torch.Tensor, slots: torch.Tensor, examples: int, width: int) -> torch.Tensor:
-    """(1, heads, tokens, dim) of a packed row -> (examples, heads, width, dim), zeros after each example."""
-    heads, dim = states.shape[1], states.shape[3]
-    padded = states.new_zeros(heads, examples * width, dim).index_copy(1, slots, states[0])
-    return padded.view(heads, examples, width, dim).transpose(0, 1)
+    """(1, heads, tokens, dim) of a packed row -> (examples, heads, width, dim), zeros after each example.
+
+    Laid out tokens-first in memory, as the model's own (batch, heads, tokens, dim) views are,
+    so each token is one contiguous row to copy and SDPA gets the strides it usually does.
+    """
+    tokens_first = states[0].transpose(0, 1)  # tokens, heads, dim
+    padded = tokens_first.new_zeros(examples * width, *tokens_first.shape[1:]).index_copy(0, slots, tokens_first)
+    return padded.view(examples, width, *tokens_first.shape[1:]).transpose(1, 2)
 
 
 def register_varlen_sdpa() -> None:
