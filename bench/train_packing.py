@@ -35,7 +35,7 @@ from transformers.trainer_pt_utils import LengthGroupedSampler
 from evolcoder.config import load_section
 from evolcoder.jsonl import read_jsonl
 from evolcoder.templates import example_texts
-from evolcoder.train.batching import PackingCollator, PaddingCollator, SupervisedDataset, token_counts
+from evolcoder.train.batching import PaddingCollator, SupervisedDataset, packing_collator, token_counts
 from evolcoder.train.config import VARLEN_SDPA, ModelConfig, TrainConfig
 from evolcoder.train.model import add_pad_token, build_scratch_model, train_tokenizer
 from evolcoder.train.packing import register_varlen_sdpa
@@ -106,7 +106,7 @@ def main() -> int:
     ways = {  # name: (epoch of batches, collator, attention implementation)
         "random": (batches(random_order, dataset, args.batch), PaddingCollator(pad_token_id=pad), "sdpa"),
         "grouped": (batches(grouped_order, dataset, args.batch), PaddingCollator(pad_token_id=pad), "sdpa"),
-        "packed": (batches(grouped_order, dataset, args.batch), PackingCollator(), VARLEN_SDPA),
+        "packed": (batches(grouped_order, dataset, args.batch), packing_collator(), VARLEN_SDPA),
     }
     print(f"{len(examples)} rows of {args.data.name}, batch {args.batch}, max_length {max_length}, "
           f"{sum(p.numel() for p in model.parameters()) / 1e6:.1f}M-parameter model, "

@@ -135,7 +135,8 @@ def test_lora_adapters_start_the_same_whatever_ran_before(tokenizer):
     for seed in (1, 2):
         model = tiny_model(tokenizer)
         torch.manual_seed(seed)  # other work drew from the generator before
-        adapters.append({n: p for n, p in add_lora(model, TrainConfig(adapter="lora")).named_parameters() if "lora_A" in n})
+        lora = add_lora(model, TrainConfig(adapter="lora"))
+        adapters.append({name: p for name, p in lora.named_parameters() if "lora_A" in name})
     assert adapters[0].keys() == adapters[1].keys()
     assert all(torch.equal(adapters[0][name], adapters[1][name]) for name in adapters[0])
 

@@ -10,7 +10,7 @@ from conftest import shared_file
 
 from evolcoder.config import ConfigError, from_dict
 from evolcoder.templates import example_texts
-from evolcoder.train.batching import PackingCollator, PaddingCollator, token_counts
+from evolcoder.train.batching import PaddingCollator, packing_collator, token_counts
 from evolcoder.train.config import PACKING_ATTENTION, ScratchModelConfig, TrainConfig
 from evolcoder.train.model import add_pad_token, build_scratch_model, train_tokenizer
 from evolcoder.train.packing import register_varlen_sdpa
@@ -45,7 +45,7 @@ def per_token_losses(model, batch) -> torch.Tensor:
 def test_packed_row_gives_each_example_the_loss_it_has_alone(examples_and_model, attn):
     rows, model, _ = examples_and_model
     model.set_attn_implementation(attn)
-    packed = PackingCollator()(rows)
+    packed = packing_collator()(rows)
     with torch.no_grad():
         token_losses = per_token_losses(model, packed)
         bounds = packed["cu_seq_lens_q"].tolist()
@@ -60,7 +60,8 @@ def test_packed_row_gives_each_example_the_loss_it_has_alone(examples_and_model,
 def test_packed_batch_has_the_padded_batch_loss_and_gradients(examples_and_model):
     rows, model, tokenizer = examples_and_model
     results = []
-    for collator, attn in ((PackingCollator(), "sdpa_varlen"), (PaddingCollator(pad_token_id=tokenizer.pad_token_id), "sdpa")):
+    padding = PaddingCollator(pad_token_id=tokenizer.pad_token_id)
+    for collator, attn in ((packing_collator(), "sdpa_varlen"), (padding, "sdpa")):
         model.set_attn_implementation(attn)
         model.zero_grad()
         batch = collator(rows)
@@ -89,13 +90,14 @@ def test_gptbigcode_hands_the_boundaries_not_the_positions_to_its_attention_laye
     AttentionInterface.register("spy", spy)
     model.set_attn_implementation("spy")
     with torch.no_grad():
-        model(**PackingCollator()(rows[:2]))
+        model(**packing_collator()(rows[:2]))
     assert len(seen) == model.config.n_layer
     assert all("cu_seq_lens_q" in keys and "position_ids" not in keys for keys in seen)
 
 
 def test_collator_concatenates_restarts_positions_and_masks_each_first_label():
-    batch = PackingCollator()([{"input_ids": [5, 6, 7], "labels": [-100, 6, 7]}, {"input_ids": [8, 9], "labels": [8, 9]}])
+    rows = [{"input_ids": [5, 6, 7], "labels": [-100, 6, 7]}, {"input_ids": [8, 9], "labels": [8, 9]}]
+    batch = packing_collator()(rows)
     assert batch["input_ids"].tolist() == [[5, 6, 7, 8, 9]]
     assert batch["position_ids"].tolist() == [[0, 1, 2, 0, 1]]
     assert batch["labels"].tolist() == [[-100, 6, 7, -100, 9]]  # 8 is never predicted from example 1's 7

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import torch
 from torch.utils.data import Dataset
@@ -51,8 +51,7 @@ class PaddingCollator:
         return {"input_ids": input_ids, "labels": labels, "attention_mask": attention_mask}
 
 
-@dataclass
-class PackingCollator:
+def packing_collator() -> DataCollatorWithFlattening:
     """The batch as one row without padding: transformers' DataCollatorWithFlattening.
 
     `position_ids` restart at 0 for each example, the first label of each is -100 (so no
@@ -61,9 +60,4 @@ class PackingCollator:
     `max_length_q/k`, which GPTBigCode passes to its attention layers (see
     `evolcoder.train.packing`). There is no attention mask: nothing is padded.
     """
-
-    flatten: DataCollatorWithFlattening = field(
-        default_factory=lambda: DataCollatorWithFlattening(return_flash_attn_kwargs=True))
-
-    def __call__(self, rows: list[dict[str, list[int]]]) -> dict[str, torch.Tensor | int]:
-        return self.flatten(rows)
+    return DataCollatorWithFlattening(return_flash_attn_kwargs=True)

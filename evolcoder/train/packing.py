@@ -1,6 +1,6 @@
 """Attention over packed rows: which implementation keeps the examples of a row apart.
 
-A packed batch (`evolcoder.train.batching.PackingCollator`) is one row holding several
+A packed batch (`evolcoder.train.batching.packing_collator`) is one row holding several
 examples, `position_ids` restarting at 0 for each and their boundaries as `cu_seq_lens_q/k`.
 GPTBigCode consumes `position_ids` for its position embeddings and does not hand them to its
 attention layers, so a kernel that finds the boundaries in `position_ids` (FlashAttention's
@@ -40,7 +40,7 @@ def varlen_sdpa_attention(module: torch.nn.Module, query: torch.Tensor, key: tor
 
     if query.shape[0] != 1:
         raise ValueError(f"attention {VARLEN_SDPA} takes packed batches (one row, "
-                         f"evolcoder.train.batching.PackingCollator), got {query.shape[0]} rows")
+                         f"evolcoder.train.batching.packing_collator), got {query.shape[0]} rows")
     tokens = query.shape[2]
     if cu_seq_lens_q is None:
         cu_seq_lens_q, max_length_q = torch.tensor([0, tokens], device=query.device), tokens

@@ -20,7 +20,7 @@ from evolcoder.config import from_dict
 from evolcoder.errors import EvolcoderError
 from evolcoder.jsonl import read_jsonl, write_json
 from evolcoder.train.adapters import ADAPTER_DIR, add_lora
-from evolcoder.train.batching import PackingCollator, PaddingCollator, SupervisedDataset
+from evolcoder.train.batching import PaddingCollator, SupervisedDataset, packing_collator
 from evolcoder.train.config import VARLEN_SDPA, TrainConfig
 from evolcoder.train.curves import (CountingTrainer, CurveCallback, TokenTally, steady_tokens_per_s,
                                     summarize)
@@ -118,7 +118,7 @@ def build_trainer(spec: dict[str, Any], cfg: TrainConfig, args: TrainingArgument
     if not examples:
         raise EvolcoderError(f"{spec['data']}: no trainable rows (all {stats.rows} have prompts "
                              f"longer than train.max_length={cfg.max_length}); raise train.max_length")
-    collator = PackingCollator() if cfg.packing else PaddingCollator(pad_token_id=tokenizer.pad_token_id)
+    collator = packing_collator() if cfg.packing else PaddingCollator(pad_token_id=tokenizer.pad_token_id)
     tally = TokenTally()
     trainer = CountingTrainer(model=model, args=args, train_dataset=SupervisedDataset(examples),
                               data_collator=collator, processing_class=tokenizer, tally=tally,
