@@ -12,11 +12,12 @@ import torch
 from evolcoder.config import ConfigError, from_dict, load_section
 from evolcoder.jsonl import write_jsonl
 from evolcoder.templates import alpaca_prompt
-from evolcoder.train.batching import PaddingCollator
+from evolcoder.train.adapters import ADAPTER_DIR, AdapterError, add_lora, merge_adapter
+from evolcoder.train.batching import PaddingCollator, token_counts
 from evolcoder.train.config import ModelConfig, ScratchModelConfig, TrainConfig
-from evolcoder.train.model import (ModelLoadError, add_pad_token, build_scratch_model, load_pretrained,
-                                   train_tokenizer)
 from evolcoder.train.launch import launch_command, launch_env
+from evolcoder.train.model import (ModelLoadError, add_pad_token, build_scratch_model, count_parameters,
+                                   load_pretrained, train_tokenizer)
 from evolcoder.train.tokenize import IGNORE_INDEX, encode_records
 from evolcoder.train.workdir import last_checkpoint, run_key
 
@@ -75,7 +76,7 @@ def test_collator_pads_inputs_and_masks_padding_in_labels():
     assert batch["input_ids"].tolist() == [[1, 2, 3], [4, 9, 9]]
     assert batch["labels"].tolist() == [[-100, 2, 3], [4, -100, -100]]
     assert batch["attention_mask"].tolist() == [[1, 1, 1], [1, 0, 0]]
-    assert collator.take_counts() == (4, 6) and collator.take_counts() == (0, 0)
+    assert token_counts(batch) == (4, 6)
 
 
 def test_params_rewritten_by_dvc_exp_run_are_read_as_numbers(tmp_path):
@@ -94,10 +95,84 @@ def test_params_rewritten_by_dvc_exp_run_are_read_as_numbers(tmp_path):
     ({"num_nodes": 2, "global_batch_size": 16}, "train.hostfile"),
     ({"precision": "fp8"}, "train.precision"),
     ({"warmup_steps": -1}, "train.warmup_steps"),
+    ({"adapter": "qlora"}, "train.adapter"),
+    ({"lora_r": 0}, "train.lora_r: must be positive"),
+    ({"lora_dropout": 1.0}, "train.lora_dropout: must be in"),
+    ({"lora_target_modules": []}, "train.lora_target_modules: must name at least one module (StarCoder's: c_attn"),
 ])
 def test_bad_train_params_are_rejected_naming_the_key(values, message):
     with pytest.raises(ConfigError, match=message.replace("(", r"\(")):
         from_dict(TrainConfig, values, prefix="train")
+
+
+def tiny_model(tokenizer) -> torch.nn.Module:
+    model = build_scratch_model(ScratchModelConfig(n_layer=2, n_embd=32, n_head=4, n_positions=128), tokenizer, seed=0)
+    add_pad_token(model, tokenizer)
+    return model
+
+
+def test_lora_targets_that_name_no_module_are_refused_listing_the_linear_layers(tokenizer):
+    cfg = TrainConfig(adapter="lora", lora_target_modules=["c_attn", "q_proj"])
+    with pytest.raises(AdapterError, match="train.lora_target_modules: 'q_proj' names no module of the model; "
+                                           "its linear layers are: c_attn, c_fc, c_proj, lm_head"):
+        add_lora(tiny_model(tokenizer), cfg)
+
+
+def test_lora_trains_only_adapters_on_starcoders_attention_and_mlp_projections(tokenizer):
+    model = add_lora(tiny_model(tokenizer), TrainConfig(adapter="lora", lora_r=4))
+    trainable = {name for name, p in model.named_parameters() if p.requires_grad}
+    assert trainable and all(".lora_A." in name or ".lora_B." in name for name in trainable)
+    wrapped = {name.split(".lora_")[0].split("h.1.")[-1] for name in trainable if ".h.1." in name}
+    assert wrapped == {"attn.c_attn", "attn.c_proj", "mlp.c_fc", "mlp.c_proj"}
+    # r x (in + out) per projection: c_attn 32 -> 32 + 2 x 8 (multi-query), c_proj 32 -> 32, c_fc 32 -> 128 and back
+    per_layer = 4 * ((32 + 48) + (32 + 32) + (32 + 128) + (128 + 32))
+    assert count_parameters(model, trainable_only=True) == 2 * per_layer
+    assert count_parameters(model) == count_parameters(tiny_model(tokenizer)) + 2 * per_layer
+
+
+def test_lora_adapters_start_the_same_whatever_ran_before(tokenizer):
+    """Every rank, and a resumed run, must build the same adapters (ZeRO-3 partitions each rank's copy)."""
+    adapters = []
+    for seed in (1, 2):
+        model = tiny_model(tokenizer)
+        torch.manual_seed(seed)  # other work drew from the generator before
+        lora = add_lora(model, TrainConfig(adapter="lora"))
+        adapters.append({name: p for name, p in lora.named_parameters() if "lora_A" in name})
+    assert adapters[0].keys() == adapters[1].keys()
+    assert all(torch.equal(adapters[0][name], adapters[1][name]) for name in adapters[0])
+
+
+def test_merged_adapter_is_a_plain_model_with_the_adapted_outputs(tokenizer, tmp_path):
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM
+
+    base_dir, out = tmp_path / "base", tmp_path / "out"
+    tok = train_tokenizer([alpaca_prompt(r["instruction"]) + r["output"] for r in RECORDS] * 20, 400, 1)
+    base = build_scratch_model(ScratchModelConfig(n_layer=2, n_embd=32, n_head=4, n_positions=128), tok, seed=0)
+    base.save_pretrained(base_dir)
+    tok.save_pretrained(base_dir)
+    add_pad_token(base, tok)
+    model = add_lora(base, TrainConfig(adapter="lora", lora_r=4))
+    with torch.no_grad():  # a trained adapter: lora_B starts at zero, which would merge to the base
+        for name, p in model.named_parameters():
+            if ".lora_B." in name:
+                p.normal_(std=0.5)
+    model.save_pretrained(out / ADAPTER_DIR)
+    tok.save_pretrained(out / ADAPTER_DIR)
+    ids = torch.tensor([tok("def add(a, b):")["input_ids"]])
+    with torch.no_grad():
+        expected = model.eval()(input_ids=ids).logits
+
+    merge_adapter(str(base_dir), None, out)
+    assert not (out / "adapter_config.json").exists() and (out / ADAPTER_DIR / "adapter_config.json").is_file()
+    merged = AutoModelForCausalLM.from_pretrained(out)
+    assert not isinstance(merged, PeftModel) and merged.config.use_cache
+    assert not any("lora" in name for name, _ in merged.named_parameters())
+    with torch.no_grad():
+        assert torch.allclose(merged(input_ids=ids).logits, expected, atol=1e-4)
+    with torch.no_grad():  # and the adapter changed them (the base has no PAD: one logit fewer)
+        base_logits = AutoModelForCausalLM.from_pretrained(base_dir)(input_ids=ids).logits
+    assert not torch.allclose(base_logits, expected[..., :-1], atol=1e-2)
 
 
 def test_model_params_are_checked():
@@ -211,3 +286,12 @@ def test_scratch_vocab_must_hold_the_byte_alphabet_and_every_special_token():
     assert ScratchModelConfig(vocab_size=smallest).vocab_size == smallest
     with pytest.raises(ConfigError, match="model.config.vocab_size"):
         ScratchModelConfig(vocab_size=smallest - 1)
+
+
+def test_lora_profile_trains_starcoder_on_one_gpu_with_the_papers_batch(repo_root):
+    path = repo_root / "configs" / "starcoder-lora-1gpu.yaml"
+    model = load_section(path, "model", ModelConfig)
+    train = load_section(path, "train", TrainConfig)
+    assert model.name_or_path == "bigcode/starcoder" and train.world_size == 1
+    assert (train.adapter, train.packing, train.precision) == ("lora", True, "bf16")
+    assert train.global_batch_size == 512 and train.gradient_accumulation_steps == 128

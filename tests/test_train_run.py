@@ -1,8 +1,9 @@
 """The train stage for real: DeepSpeed ZeRO-3 ranks on the CPU, a tiny model, a few steps.
 
 Each run launches the DeepSpeed launcher and its ranks (tens of seconds of start-up), so
-these are few: one rank, two ranks against one, the paper's offload config, and a
-killed-and-restarted run.
+these are few: one rank, two ranks against one, the paper's offload config, a killed-and-restarted
+packed run against the padded one, LoRA on one rank, and LoRA on two packed ranks killed and
+restarted against it.
 """
 
 from __future__ import annotations
@@ -43,15 +44,16 @@ def synthetic_rows(n: int = 48) -> list[dict]:
 
 
 def make_project(root: Path, **train: object) -> Path:
-    """A working folder the train stage runs in: params.yaml, training data, DeepSpeed configs."""
-    train = {"global_batch_size": 8, "per_device_batch_size": 8, "lr": 3e-3, "warmup_steps": 2,
-             "max_steps": MAX_STEPS, "save_steps": SAVE_STEPS, "max_length": 256,
-             "group_by_length": False, "seed": 0, **train}
+    """A working folder the train stage runs in: params.yaml, training data, DeepSpeed configs.
+    `train` sets train params; runtime knobs (TrainConfig.RUNTIME) go under runtime.train."""
+    settings = {"global_batch_size": 8, "per_device_batch_size": 8, "lr": 3e-3, "warmup_steps": 2,
+                "max_steps": MAX_STEPS, "save_steps": SAVE_STEPS, "max_length": 256,
+                "group_by_length": False, "seed": 0, **train}
     params = {
-        "model": {"init": "scratch", "config": {"n_layer": 2, "n_embd": 64, "n_head": 4, "n_positions": 256,
+        "model": {"init": "scratch", "config": {"n_layer": 2, "n_embd": 64, "n_head": 4, "n_positions": 1024,
                                                 "vocab_size": 400, "tokenizer_min_frequency": 1}},
-        "train": {k: v for k, v in train.items() if k not in TrainConfig.RUNTIME},
-        "runtime": {"train": {k: v for k, v in train.items() if k in TrainConfig.RUNTIME}},
+        "train": {k: v for k, v in settings.items() if k not in TrainConfig.RUNTIME},
+        "runtime": {"train": {k: v for k, v in settings.items() if k in TrainConfig.RUNTIME}},
     }
     root.mkdir(parents=True, exist_ok=True)
     YAML().dump(params, root / "params.yaml")
@@ -71,6 +73,12 @@ def run_stage(root: Path, timeout: float = 600) -> dict:
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     (root / "stage.log").write_text(result.stdout)
     return json.loads((root / "metrics/train.json").read_text())
+
+
+def resumed_from(root: Path) -> int:
+    """The step the last run of the stage resumed from, as it printed it (not a metric: it says
+    how a run went, not what it made)."""
+    return int(re.search(r"resumed from step (\d+)", (root / "stage.log").read_text()).group(1))
 
 
 def loss_curve(root: Path) -> list[tuple[int, float]]:
@@ -112,8 +120,7 @@ def test_two_cpu_ranks_follow_the_one_rank_loss_curve(one_rank, tmp_path):
     metrics = run_stage(root)
     assert metrics["world_size"] == 2 and metrics["steps"] == MAX_STEPS
     assert metrics["tokens_seen"] == json.loads((one_rank / "metrics/train.json").read_text())["tokens_seen"]
-    for (step, loss), (step1, loss1) in zip(loss_curve(root), loss_curve(one_rank), strict=True):
-        assert step == step1 and loss == pytest.approx(loss1, rel=2e-3), f"step {step}"
+    assert_same_curve(root, one_rank, rel=2e-3)
 
 
 def test_the_papers_offload_config_with_checkpointing_follows_the_one_rank_curve(one_rank, tmp_path):
@@ -130,8 +137,8 @@ def test_the_papers_offload_config_with_checkpointing_follows_the_one_rank_curve
         assert loss == pytest.approx(expected, rel=2e-3), f"step {step}"
 
 
-def test_killed_training_resumes_from_its_last_checkpoint(one_rank, tmp_path):
-    root = make_project(tmp_path)
+def kill_at_first_checkpoint(root: Path) -> None:
+    """Start the stage and SIGKILL it, launcher and ranks, once it has saved a checkpoint."""
     cmd, env = stage_command(root)
     proc = subprocess.Popen(cmd, cwd=root, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             start_new_session=True)
@@ -145,10 +152,74 @@ def test_killed_training_resumes_from_its_last_checkpoint(one_rank, tmp_path):
         proc.wait()
     assert not (root / "metrics/train.json").exists()
 
+
+def assert_same_curve(root: Path, reference: Path, rel: float) -> None:
+    """Each step once, with the reference run's loss."""
+    curve, expected = loss_curve(root), loss_curve(reference)
+    assert [s for s, _ in curve] == list(range(1, MAX_STEPS + 1))
+    for (step, loss), (_, loss1) in zip(curve, expected, strict=True):
+        assert loss == pytest.approx(loss1, rel=rel), f"step {step}"
+
+
+def test_killed_packed_training_resumes_and_follows_the_padded_loss_curve(one_rank, tmp_path):
+    """Packing lays out the same batches without padding: same losses, and resume works."""
+    root = make_project(tmp_path, packing=True)
+    kill_at_first_checkpoint(root)
     metrics = run_stage(root)
-    resumed_from = int(re.search(r"resumed from step (\d+)", (root / "stage.log").read_text()).group(1))
-    assert resumed_from >= SAVE_STEPS and metrics["steps"] == MAX_STEPS
-    resumed, uninterrupted = loss_curve(root), loss_curve(one_rank)
-    assert [s for s, _ in resumed] == list(range(1, MAX_STEPS + 1))  # each step once
-    for (step, loss), (_, expected) in zip(resumed, uninterrupted, strict=True):
-        assert loss == pytest.approx(expected, rel=1e-3), f"step {step}"
+    assert resumed_from(root) >= SAVE_STEPS and metrics["steps"] == MAX_STEPS
+    assert metrics["padding_efficiency"] == 1.0
+    assert metrics["tokens_seen"] == json.loads((one_rank / "metrics/train.json").read_text())["tokens_seen"]
+    assert_same_curve(root, one_rank, rel=2e-3)
+
+
+LORA = {"adapter": "lora", "lora_r": 4, "lora_alpha": 8, "lora_dropout": 0.0, "lr": 2e-2}
+
+
+@pytest.fixture(scope="module")
+def lora_one_rank(tmp_path_factory) -> Path:
+    """LoRA on one rank, uninterrupted, padded batches."""
+    root = make_project(tmp_path_factory.mktemp("lora_one_rank"), save_steps=1000, **LORA)
+    run_stage(root)
+    return root
+
+
+def test_lora_saves_a_merged_plain_model_that_generates_and_evaluates(lora_one_rank, tmp_path):
+    metrics = json.loads((lora_one_rank / "metrics/train.json").read_text())
+    assert metrics["steps"] == MAX_STEPS and metrics["final_loss"] < loss_curve(lora_one_rank)[0][1] - 0.5
+    # r x (in + out) of c_attn (64 -> 64 + 2 x 16), attn.c_proj (64 -> 64), c_fc (64 -> 256), mlp.c_proj, 2 layers
+    assert metrics["trainable_params"] == 2 * 4 * ((64 + 96) + (64 + 64) + (64 + 256) + (256 + 64))
+    assert metrics["n_params"] > 10 * metrics["trainable_params"]
+
+    from safetensors import safe_open
+
+    out = lora_one_rank / "models/checkpoint"
+    assert not (out / "adapter_config.json").exists()  # a plain Hugging Face model, adapters merged
+    with safe_open(out / "model.safetensors", "pt") as f:
+        assert not [key for key in f.keys() if "lora" in key]
+    adapter = json.loads((out / "adapter/adapter_config.json").read_text())
+    assert adapter["r"] == 4 and set(adapter["target_modules"]) == {"c_attn", "c_proj", "c_fc"}
+
+    from evolcoder.data.benchmarks import load_benchmark
+    from evolcoder.evaluation.config import EvaluateConfig
+    from evolcoder.evaluation.evaluate import evaluate
+    from evolcoder.evaluation.samples import read_samples
+    from evolcoder.gen.config import GenerateConfig
+    from evolcoder.gen.runner import generate_benchmark
+
+    problems = load_benchmark("humaneval")[:2]
+    generations = tmp_path / "humaneval.jsonl"
+    generate_benchmark(GenerateConfig(model=str(out), max_new_tokens=8, device="cpu"), "humaneval", problems,
+                       generations, tmp_path / "work")
+    evaluation = evaluate(problems, read_samples(generations, "humaneval"),
+                          EvaluateConfig(workers=1, cache=False, cache_dir=str(tmp_path / "cache")))
+    assert evaluation.metrics["n_tasks"] == 2 and evaluation.metrics["pass@1"] == 0.0
+
+
+def test_lora_on_two_packed_ranks_killed_resumes_and_follows_the_one_rank_curve(lora_one_rank, tmp_path):
+    root = make_project(tmp_path, num_processes=2, per_device_batch_size=4, packing=True, **LORA)
+    kill_at_first_checkpoint(root)
+    metrics = run_stage(root)
+    assert metrics["world_size"] == 2 and resumed_from(root) >= SAVE_STEPS
+    assert metrics["padding_efficiency"] == 1.0
+    assert_same_curve(root, lora_one_rank, rel=2e-3)
+    assert (root / "models/checkpoint/adapter/adapter_model.safetensors").is_file()

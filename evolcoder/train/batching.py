@@ -1,4 +1,4 @@
-"""Batches for causal-LM fine-tuning: Llama-X's padding collator, and padding accounting."""
+"""Batches for causal-LM fine-tuning: Llama-X's padding collator, padding-free packing, token counts."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import torch
 from torch.utils.data import Dataset
+from transformers import DataCollatorWithFlattening
 
 from evolcoder.train.tokenize import IGNORE_INDEX, Example
 
@@ -23,16 +24,19 @@ class SupervisedDataset(Dataset):
         return {"input_ids": self.examples[i].input_ids, "labels": self.examples[i].labels}
 
 
+def token_counts(batch: dict[str, torch.Tensor | int]) -> tuple[int, int]:
+    """(real, computed) tokens of a collated batch: padding is where attention_mask is 0; a
+    packed row has no mask and no padding."""
+    computed = batch["input_ids"].numel()
+    mask = batch.get("attention_mask")
+    return (int(mask.sum()) if mask is not None else computed), computed
+
+
 @dataclass
 class PaddingCollator:
-    """Pad to the longest row of the batch (Llama-X's DataCollatorForSupervisedDataset).
-
-    Counts the real and padded tokens it emits, for padding efficiency and tokens/s.
-    """
+    """Pad to the longest row of the batch (Llama-X's DataCollatorForSupervisedDataset)."""
 
     pad_token_id: int
-    real_tokens: int = 0
-    padded_tokens: int = 0
 
     def __call__(self, rows: list[dict[str, list[int]]]) -> dict[str, torch.Tensor]:
         width = max(len(r["input_ids"]) for r in rows)
@@ -44,12 +48,16 @@ class PaddingCollator:
             input_ids[i, :n] = torch.tensor(row["input_ids"])
             labels[i, :n] = torch.tensor(row["labels"])
             attention_mask[i, :n] = 1
-        self.real_tokens += int(attention_mask.sum())
-        self.padded_tokens += input_ids.numel()
         return {"input_ids": input_ids, "labels": labels, "attention_mask": attention_mask}
 
-    def take_counts(self) -> tuple[int, int]:
-        """(real, padded) tokens since the last call, and reset."""
-        counts = (self.real_tokens, self.padded_tokens)
-        self.real_tokens = self.padded_tokens = 0
-        return counts
+
+def packing_collator() -> DataCollatorWithFlattening:
+    """The batch as one row without padding: transformers' DataCollatorWithFlattening.
+
+    `position_ids` restart at 0 for each example, the first label of each is -100 (so no
+    example learns to predict the next one's first token; ours are prompt tokens, masked
+    anyway), and the boundaries go along as FlashAttention's `cu_seq_lens_q/k` and
+    `max_length_q/k`, which GPTBigCode passes to its attention layers (see
+    `evolcoder.train.packing`). There is no attention mask: nothing is padded.
+    """
+    return DataCollatorWithFlattening(return_flash_attn_kwargs=True)

@@ -8,6 +8,16 @@ from typing import ClassVar, Literal
 
 from evolcoder.config import check
 
+# StarCoder's attention (c_attn, c_proj) and MLP (c_fc, c_proj) projections.
+STARCODER_LORA_TARGETS = ("c_attn", "c_proj", "c_fc")
+# Attention implementations that keep the examples of a packed row apart, each checked for
+# GPTBigCode: ours and FlashAttention read the boundaries (cu_seq_lens) the packing collator
+# sends; transformers' sdpa and eager build a block-diagonal mask from the restarting
+# position_ids (correct, but the mask spans the whole row). Others, such as the paged ones
+# of continuous batching ('paged|eager' lets examples attend to each other), are refused.
+VARLEN_SDPA = "sdpa_varlen"
+PACKING_ATTENTION = (VARLEN_SDPA, "flash_attention_2", "flash_attention_3", "sdpa", "eager")
+
 
 @dataclass
 class ScratchModelConfig:
@@ -67,13 +77,14 @@ class ModelConfig:
 class TrainConfig:
     """The fine-tuning recipe. global_batch_size = per_device_batch_size x accumulation x ranks.
 
-    `RUNTIME` fields (params: `runtime.train`) decide where checkpoints go and how often, and
-    which address the ranks meet at (`master_addr`), not what is learned; they are left out of
-    the run key, so changing one keeps resume state.
+    `RUNTIME` fields (params: `runtime.train`) decide where checkpoints go and how often, which
+    address the ranks meet at (`master_addr`) and which kernel computes attention
+    (`attn_implementation`), not what is learned; they are left out of the run key, so changing
+    one keeps resume state.
     """
 
     RUNTIME: ClassVar[tuple[str, ...]] = ("logging_steps", "save_steps", "save_total_limit", "work_dir",
-                                          "master_addr")
+                                          "master_addr", "attn_implementation")
 
     deepspeed_config: str = "configs/deepspeed/zero3.json"
     num_processes: int = 1  # ranks per node
@@ -91,6 +102,12 @@ class TrainConfig:
     max_steps: int | None = None  # overrides epochs when set
     max_length: int = 512
     group_by_length: bool = True
+    packing: bool = False  # each rank's batch as one row without padding, position_ids restarting per example
+    adapter: Literal["none", "lora"] = "none"  # lora: train low-rank adapters (peft), merged into the saved model
+    lora_r: int = 16
+    lora_alpha: float = 32.0
+    lora_dropout: float = 0.05
+    lora_target_modules: list[str] = field(default_factory=lambda: list(STARCODER_LORA_TARGETS))
     gradient_checkpointing: bool = False
     seed: int = 42
     logging_steps: int = 1
@@ -98,6 +115,8 @@ class TrainConfig:
     save_total_limit: int = 2
     work_dir: str = ".work/train"  # resumable checkpoints, keyed by run; never committed
     master_addr: str | None = None  # rank 0's address on the network the nodes share; None: DeepSpeed's guess
+    # "auto": sdpa_varlen (ours) with packing, transformers' sdpa without; or a transformers name
+    attn_implementation: str = "auto"
 
     def __post_init__(self) -> None:
         positive = ("num_processes", "num_nodes", "global_batch_size", "per_device_batch_size",
@@ -119,6 +138,23 @@ class TrainConfig:
               "must be an address (the first host's, on the network the nodes share) or null")
         check(self.num_nodes == 1 or self.hostfile is not None, "train.hostfile",
               f"num_nodes={self.num_nodes} needs a DeepSpeed hostfile (lines 'host slots=N')")
+        self._check_lora()
+        self._check_attention()
+
+    def _check_lora(self) -> None:
+        check(self.lora_r > 0, "train.lora_r", f"must be positive, got {self.lora_r}")
+        check(self.lora_alpha > 0, "train.lora_alpha", f"must be positive, got {self.lora_alpha}")
+        check(0.0 <= self.lora_dropout < 1.0, "train.lora_dropout", f"must be in [0, 1), got {self.lora_dropout}")
+        check(bool(self.lora_target_modules) and all(self.lora_target_modules), "train.lora_target_modules",
+              f"must name at least one module (StarCoder's: {', '.join(STARCODER_LORA_TARGETS)})")
+
+    def _check_attention(self) -> None:
+        attn = self.attn_implementation
+        check(not self.packing or attn == "auto" or attn in PACKING_ATTENTION, "train.packing",
+              f"attention implementation {attn!r} (runtime.train.attn_implementation) cannot keep packed "
+              f"examples apart; use one of: auto, {', '.join(PACKING_ATTENTION)}, or set train.packing: false")
+        check(attn != VARLEN_SDPA or self.packing, "runtime.train.attn_implementation",
+              f"{VARLEN_SDPA} attends within the examples of a packed row and needs train.packing: true")
 
     @property
     def world_size(self) -> int:

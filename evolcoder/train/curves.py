@@ -2,28 +2,65 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
 import torch
-from transformers import TrainerCallback
+from transformers import Trainer, TrainerCallback
 
-from evolcoder.train.batching import PaddingCollator
+from evolcoder.train.batching import token_counts
+
+
+class TokenTally:
+    """Real and computed (padded) tokens of the batches trained on since the last `take`."""
+
+    def __init__(self) -> None:
+        self.real = self.computed = 0
+
+    def add(self, batch: dict[str, Any]) -> None:
+        real, computed = token_counts(batch)
+        self.real += real
+        self.computed += computed
+
+    def take(self) -> tuple[int, int]:
+        counts = (self.real, self.computed)
+        self.real = self.computed = 0
+        return counts
+
+
+class CountingTrainer(Trainer):
+    """The HF Trainer, counting the tokens of each batch it trains on into `tally`.
+
+    Counted here rather than in the collator: a resumed run's data loader collates the
+    batches it skips to reach its checkpoint's place, and those were trained before the kill.
+    """
+
+    def __init__(self, *args: Any, tally: TokenTally, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.tally = tally
+
+    def training_step(self, model, inputs, num_items_in_batch=None):
+        self.tally.add(inputs)
+        return super().training_step(model, inputs, num_items_in_batch)
 
 
 class CurveCallback(TrainerCallback):
-    """Adds real/padded token counts (summed over ranks) to each log entry; rank 0 logs to DVCLive.
+    """Adds real/padded token counts (summed over ranks) and the seconds since this session's
+    training began (`wall_s`) to each log entry; rank 0 logs to DVCLive.
 
     The DVCLive folder is rebuilt from the Trainer's log history when training starts, so a
     resumed run's curve holds the steps before the restart exactly once.
     """
 
-    def __init__(self, collator: PaddingCollator, live_dir: str | Path):
-        self.collator = collator
+    def __init__(self, tally: TokenTally, live_dir: str | Path):
+        self.tally = tally
         self.live_dir = Path(live_dir)
         self.live = None
+        self.started = time.perf_counter()
 
     def on_train_begin(self, args, state, control, **kwargs) -> None:
+        self.started = time.perf_counter()
         if state.is_world_process_zero:
             from dvclive import Live
 
@@ -32,11 +69,12 @@ class CurveCallback(TrainerCallback):
                 self._to_live(entry)
 
     def on_log(self, args, state, control, logs=None, **kwargs) -> None:
-        counts = torch.tensor(self.collator.take_counts(), dtype=torch.long, device=args.device)
+        counts = torch.tensor(self.tally.take(), dtype=torch.long, device=args.device)
         if torch.distributed.is_available() and torch.distributed.is_initialized():
             torch.distributed.all_reduce(counts)
         entry = state.log_history[-1]  # the Trainer appended this step's entry before calling us
         entry["tokens"], entry["padded_tokens"] = (int(c) for c in counts.tolist())
+        entry["wall_s"] = time.perf_counter() - self.started
         if self.live is not None:
             self._to_live(entry)
 
@@ -64,3 +102,14 @@ def summarize(log_history: list[dict[str, Any]]) -> dict[str, float | int]:
         "tokens_seen": real,
         "padding_efficiency": real / padded if padded else float("nan"),
     }
+
+
+def steady_tokens_per_s(log_history: list[dict[str, Any]], start_step: int) -> float | None:
+    """Real tokens per second over this session's logged steps after its first quarter (start-up,
+    kernel selection and allocator warm-up excluded); None with fewer than 2 such entries."""
+    entries = [e for e in log_history if "wall_s" in e and e.get("step", 0) > start_step]
+    steady = entries[len(entries) // 4:]
+    if len(steady) < 2:
+        return None
+    seconds = steady[-1]["wall_s"] - steady[0]["wall_s"]
+    return sum(e["tokens"] for e in steady[1:]) / seconds if seconds > 0 else None

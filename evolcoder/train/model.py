@@ -91,9 +91,11 @@ def add_pad_token(model: torch.nn.Module, tokenizer: PreTrainedTokenizerFast) ->
     return True
 
 
-def count_parameters(model: torch.nn.Module) -> int:
-    """Parameter count, also for a ZeRO-3-partitioned model (whose local tensors are empty)."""
-    return sum(getattr(p, "ds_numel", p.numel()) for p in model.parameters())
+def count_parameters(model: torch.nn.Module, trainable_only: bool = False) -> int:
+    """Parameter count (or of those that train), also for a ZeRO-3-partitioned model (whose
+    local tensors are empty)."""
+    return sum(getattr(p, "ds_numel", p.numel()) for p in model.parameters()
+               if p.requires_grad or not trainable_only)
 
 
 def _zero3_params(model: torch.nn.Module) -> bool:

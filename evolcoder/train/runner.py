@@ -15,6 +15,7 @@ from evolcoder.config import ConfigError, recipe
 from evolcoder.errors import EvolcoderError
 from evolcoder.jsonl import read_jsonl, write_json
 from evolcoder.templates import example_texts
+from evolcoder.train.adapters import merge_adapter
 from evolcoder.train.config import ModelConfig, TrainConfig
 from evolcoder.train.launch import check_gpus_per_rank, has_gpu, launch
 from evolcoder.train.model import build_scratch_model, train_tokenizer
@@ -23,8 +24,9 @@ from evolcoder.train.workdir import last_checkpoint, prepare_run_dir, run_key
 # What metrics/train.json holds: facts of the trained model and its data, the same for every run
 # of the same inputs. How this run went (tokens/s, the step it resumed from, peak GPU memory)
 # is printed instead: a hashed output must not change with the machine's speed or a restart.
-METRIC_KEYS = ("final_loss", "best_loss", "steps", "tokens_seen", "padding_efficiency", "n_params", "rows",
-               "truncated_rows", "fully_masked_rows", "world_size", "gradient_accumulation_steps")
+METRIC_KEYS = ("final_loss", "best_loss", "steps", "tokens_seen", "padding_efficiency", "n_params",
+               "trainable_params", "rows", "truncated_rows", "fully_masked_rows", "world_size",
+               "gradient_accumulation_steps")
 
 
 @dataclass
@@ -57,6 +59,8 @@ def run_training(model_cfg: ModelConfig, train_cfg: TrainConfig, paths: RunPaths
     spec_path = run_dir / "spec.json"
     write_json(spec_path, spec)
     launch(train_cfg, spec_path, run_dir)
+    if train_cfg.adapter == "lora":
+        merge_adapter(spec["model"], spec["revision"], paths.output_dir)
     with open(run_dir / "summary.json", encoding="utf-8") as f:
         return {"run_key": key, "run_dir": str(run_dir), **json.load(f)}
 

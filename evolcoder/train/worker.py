@@ -13,15 +13,19 @@ import time
 from pathlib import Path
 from typing import Any
 
-from transformers import Trainer, TrainingArguments
+import torch
+from transformers import PreTrainedTokenizerBase, Trainer, TrainingArguments
 
 from evolcoder.config import from_dict
 from evolcoder.errors import EvolcoderError
 from evolcoder.jsonl import read_jsonl, write_json
-from evolcoder.train.batching import PaddingCollator, SupervisedDataset
-from evolcoder.train.config import TrainConfig
-from evolcoder.train.curves import CurveCallback, summarize
+from evolcoder.train.adapters import ADAPTER_DIR, add_lora
+from evolcoder.train.batching import PaddingCollator, SupervisedDataset, packing_collator
+from evolcoder.train.config import VARLEN_SDPA, TrainConfig
+from evolcoder.train.curves import (CountingTrainer, CurveCallback, TokenTally, steady_tokens_per_s,
+                                    summarize)
 from evolcoder.train.model import add_pad_token, count_parameters, load_pretrained
+from evolcoder.train.packing import attention_implementation, register_varlen_sdpa
 from evolcoder.train.tokenize import encode_records
 from evolcoder.train.workdir import last_checkpoint
 
@@ -110,21 +114,35 @@ def check_world_size(cfg: TrainConfig, world_size: int) -> None:
             f"{cfg.num_nodes} reachable host(s) with {cfg.num_processes} GPUs each")
 
 
-def build_trainer(spec: dict[str, Any], cfg: TrainConfig, args: TrainingArguments) -> tuple[Trainer, dict[str, Any]]:
-    """The Trainer on the encoded data, and facts for the summary (parameters, rows dropped)."""
-    model, tokenizer = load_pretrained(spec["model"], revision=spec.get("revision"))
+def build_model(spec: dict[str, Any], cfg: TrainConfig) -> tuple[torch.nn.Module, PreTrainedTokenizerBase, str]:
+    """The model to train (PAD token added; LoRA-wrapped for `adapter: lora`), its tokenizer
+    and the attention implementation it runs."""
+    attn = attention_implementation(cfg)
+    if attn == VARLEN_SDPA:
+        register_varlen_sdpa()
+    model, tokenizer = load_pretrained(spec["model"], revision=spec.get("revision"), attn_implementation=attn)
     add_pad_token(model, tokenizer)
     model.generation_config.pad_token_id = tokenizer.pad_token_id
     model.generation_config.eos_token_id = tokenizer.eos_token_id
+    if cfg.adapter == "lora":
+        model = add_lora(model, cfg)
+    return model, tokenizer, attn
+
+
+def build_trainer(spec: dict[str, Any], cfg: TrainConfig, args: TrainingArguments) -> tuple[Trainer, dict[str, Any]]:
+    """The Trainer on the encoded data, and facts for the summary (parameters, rows dropped)."""
+    model, tokenizer, attn = build_model(spec, cfg)
     examples, stats = encode_records(read_jsonl(spec["data"]), tokenizer, cfg.max_length)
     if not examples:
         raise EvolcoderError(f"{spec['data']}: no trainable rows (all {stats.rows} have prompts "
                              f"longer than train.max_length={cfg.max_length}); raise train.max_length")
-    collator = PaddingCollator(pad_token_id=tokenizer.pad_token_id)
-    trainer = Trainer(model=model, args=args, train_dataset=SupervisedDataset(examples),
-                      data_collator=collator, processing_class=tokenizer,
-                      callbacks=[CurveCallback(collator, spec["curves_dir"])])
-    facts = {"n_params": count_parameters(model), "rows": stats.rows, "truncated_rows": stats.truncated_rows,
+    collator = packing_collator() if cfg.packing else PaddingCollator(pad_token_id=tokenizer.pad_token_id)
+    tally = TokenTally()
+    trainer = CountingTrainer(model=model, args=args, train_dataset=SupervisedDataset(examples),
+                              data_collator=collator, processing_class=tokenizer, tally=tally,
+                              callbacks=[CurveCallback(tally, spec["curves_dir"])])
+    facts = {"n_params": count_parameters(model), "trainable_params": count_parameters(model, trainable_only=True),
+             "attn_implementation": attn, "rows": stats.rows, "truncated_rows": stats.truncated_rows,
              "fully_masked_rows": stats.fully_masked_rows, "fully_masked_ids": stats.dropped_ids}
     return trainer, facts
 
@@ -141,7 +159,8 @@ def train(spec: dict[str, Any]) -> None:
     trainer.train(resume_from_checkpoint=str(resume) if resume else None)
     elapsed = time.perf_counter() - started
     trainer.model.config.use_cache = True  # the Trainer turns the KV cache off; generation wants it
-    trainer.save_model(spec["output_dir"])  # every rank: ZeRO-3 gathers the shards to save
+    # every rank: ZeRO-3 gathers the shards to save; an adapter is merged later, outside DeepSpeed
+    trainer.save_model(str(Path(spec["output_dir"]) / ADAPTER_DIR) if cfg.adapter == "lora" else spec["output_dir"])
     if trainer.is_world_process_zero():
         history = trainer.state.log_history
         session_tokens = sum(e.get("tokens", 0) for e in history if e.get("step", 0) > start_step)
@@ -149,6 +168,7 @@ def train(spec: dict[str, Any]) -> None:
             "steps": trainer.state.global_step,
             "resumed_from_step": start_step,
             "tokens_per_s": session_tokens / elapsed,
+            "steady_tokens_per_s": steady_tokens_per_s(history, start_step),
             "world_size": args.world_size,
             "gradient_accumulation_steps": cfg.gradient_accumulation_steps,
             "peak_gpu_memory_mb": peak_gpu_memory_mb(),
