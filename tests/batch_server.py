@@ -19,6 +19,7 @@ import email.parser
 import email.policy
 import hashlib
 import json
+import sys
 import threading
 import time
 from collections import Counter
@@ -284,6 +285,10 @@ class _Server(ThreadingHTTPServer):
     def __init__(self, address: tuple[str, int], state: _State) -> None:
         super().__init__(address, _Handler)
         self.state = state
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if not isinstance(sys.exc_info()[1], ConnectionError):  # a client that hung up is no server error
+            super().handle_error(request, client_address)
 
 
 class BatchServer:

@@ -1,4 +1,5 @@
-"""Shared fixtures: the real public data beside the repo, and the repo root."""
+"""Shared fixtures: the real public data beside the repo, the repo root, a tiny checkpoint, and the
+OpenAI-compatible servers tests call (the loopback one, and `transformers serve`)."""
 
 from __future__ import annotations
 
@@ -49,3 +50,16 @@ def tiny_checkpoint(tmp_path_factory) -> Path:
 
     config = ScratchModelConfig(n_layer=2, n_embd=64, n_head=4, n_positions=1024, vocab_size=400)
     return save_standin_checkpoint(tmp_path_factory.mktemp("tiny_checkpoint"), config)
+
+
+@pytest.fixture(scope="session")
+def transformers_server(tiny_checkpoint, tmp_path_factory):
+    """Hugging Face's `transformers serve` serving the tiny checkpoint (with a pass-through chat
+    template) on a free loopback port, for the whole session; skips naming what is missing."""
+    from transformers_serve import TransformersServe, missing_requirement, serveable_copy
+
+    if (missing := missing_requirement()) is not None:
+        pytest.skip(missing)
+    folder = tmp_path_factory.mktemp("served")
+    with TransformersServe(serveable_copy(tiny_checkpoint, folder / "model"), folder / "server.log") as server:
+        yield server
