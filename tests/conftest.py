@@ -41,6 +41,15 @@ def llm_server():
         yield server
 
 
+@pytest.fixture
+def ledger(tmp_path):
+    """An empty call ledger in a temporary folder."""
+    from evolcoder.llm import Ledger
+
+    with Ledger(tmp_path / "llm_cache") as ledger:
+        yield ledger
+
+
 @pytest.fixture(scope="session")
 def tiny_checkpoint(tmp_path_factory) -> Path:
     """A random tiny GPTBigCode checkpoint (HF format, PAD token, 1024 positions, 400-token

@@ -12,7 +12,7 @@ from batch_server import BatchServer, BatchSettings
 from llm_server import hash_responder
 
 from evolcoder.errors import EvolcoderError
-from evolcoder.llm import BudgetExceeded, ChatRequest, LLMClient, LLMConfig, Ledger
+from evolcoder.llm import BudgetExceeded, ChatRequest, LLMClient, LLMConfig
 from evolcoder.llm.batch_files import input_file, request_line, split_parts
 from evolcoder.llm.openai_api import chat_body
 from evolcoder.llm.usage import Pricing
@@ -30,12 +30,6 @@ def config(server: BatchServer, **overrides) -> LLMConfig:
     values = dict(provider="openai-batch", model=MODEL, base_url=server.url, api_key_env=None, batch_poll_s=0.01,
                   batch_poll_max_s=0.02, max_retries=3, backoff_base_s=0.01, backoff_max_s=0.02)
     return LLMConfig(**{**values, **overrides})
-
-
-@pytest.fixture
-def ledger(tmp_path):
-    with Ledger(tmp_path / "llm_cache") as ledger:
-        yield ledger
 
 
 def test_input_files_are_cut_to_the_request_and_byte_limits():

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from evolcoder.config import ConfigError
-from evolcoder.llm import BudgetExceeded, ChatRequest, LLMClient, LLMConfig, Ledger
+from evolcoder.llm import BudgetExceeded, ChatRequest, LLMClient, LLMConfig
 from evolcoder.llm.budget import Budget
 from evolcoder.llm.usage import Pricing
 
@@ -21,12 +21,6 @@ def requests(n: int) -> list[ChatRequest]:
 def config(server, budget: float | None, **overrides) -> LLMConfig:
     return LLMConfig(provider="openai", model=MODEL, base_url=server.url, api_key_env=None, max_cost_usd=budget,
                      concurrency=4, **overrides)
-
-
-@pytest.fixture
-def ledger(tmp_path):
-    with Ledger(tmp_path / "llm_cache") as ledger:
-        yield ledger
 
 
 def test_the_budget_stops_the_calls_before_it_is_exceeded_and_a_rerun_continues(llm_server, ledger):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from llm_server import ServerProcess
 
-from evolcoder.llm import ChatRequest, ChatResult, LLMClient, LLMConfig, Ledger, ProviderConfigError
+from evolcoder.llm import ChatRequest, ChatResult, LLMClient, LLMConfig, ProviderConfigError
 from evolcoder.llm.usage import Pricing
 
 MODEL = "gpt-3.5-turbo"
@@ -20,12 +20,6 @@ def config(server, **overrides) -> LLMConfig:
     values = dict(provider="openai", base_url=server.url, api_key_env=None, concurrency=8,
                   backoff_base_s=0.01, backoff_max_s=0.05, timeout_s=5.0)
     return LLMConfig(**{**values, **overrides})
-
-
-@pytest.fixture
-def ledger(tmp_path):
-    with Ledger(tmp_path / "llm_cache") as ledger:
-        yield ledger
 
 
 def test_answers_keep_order_and_the_ledger_answers_a_rerun(llm_server, ledger):

@@ -106,6 +106,9 @@ def format_estimate(pool: Sequence[PoolItem], config: EvolveConfig, llm: LLMConf
         f"({', '.join(purposes(config))}); a short run first (evolve.limit: 20) measures them."))
     lines.append(f"Tokens at {bound.chars_per_token:.2f} characters per token"
                  f"{' (measured from the ledger)' if stats else ''}; calls count every item in every round.")
+    if not llm.provider.startswith("openai"):
+        lines.append(f"llm.provider is {llm.provider}: this run itself calls no model and costs nothing; the figures "
+                     f"price the same calls sent to {llm.model}.")
     if llm.max_cost_usd is not None:
         lines.append(f"llm.max_cost_usd: ${llm.max_cost_usd:g}: the run stops before it would spend more.")
     return "\n".join(lines)

@@ -84,9 +84,9 @@ def failure_report(health: RoundHealth, found: Sequence[str], llm: LLMConfig, le
     where = llm.endpoint if llm.provider.startswith("openai") else "no server"
     lines.append(f"  teacher: model {llm.model} (llm.provider {llm.provider}) at {where}")
     lines += [f"  hint: {HINTS[kind].format(url=llm.endpoint)}" for kind in health.error_kinds if kind in HINTS]
-    lines.append(f"No outputs were written. The ledger {ledger.folder} keeps all {len(ledger)} answered calls, so "
-                 "the next run sends only the calls that failed or were not made. To build on partial rounds on "
-                 "purpose, set evolve.on_failure: keep (recorded in metrics/evolve.json).")
+    lines.append(f"No outputs were written. The ledger {ledger.folder} keeps the {len(ledger)} call(s) answered so "
+                 "far, so the next run sends only the calls that failed or were not made. To build on partial "
+                 "rounds on purpose, set evolve.on_failure: keep (recorded in metrics/evolve.json).")
     return "\n".join(lines)
 
 

@@ -236,6 +236,8 @@ class LLMClient:
 
         Raises `BudgetExceeded` after storing every answer that came, when the budget left calls unsent.
         """
+        if not requests:
+            return []
         keys = [request.key() for request in requests]
         results, pending = self._from_ledger(requests, keys)
         check_pending = getattr(self.provider, "check_pending", None)
