@@ -62,23 +62,22 @@ def scenarios(config: EvolveConfig, llm: LLMConfig,
 def estimate(pool: Sequence[PoolItem], config: EvolveConfig, llm: LLMConfig,
              scenario: Scenario) -> list[RoundEstimate]:
     """Every round of a run over `pool` in `scenario`."""
-    system = len(config.system_prompt or "")
-    templates = _template_chars(config)
+    n, system = len(pool), len(config.system_prompt or "")
     evolved = scenario.completion["evolve"] * scenario.chars_per_token  # an evolved instruction, in characters
-    first = [len(evolution_prompt(config.methods, a.method, a.question)) for a in plan_round(config, pool, 1)]
-    questions = [len(a.question) for a in plan_round(config, pool, 1)]
+    attempts = plan_round(config, pool, 1)
+    first_prompts = sum(len(evolution_prompt(config.methods, a.method, a.question)) for a in attempts)
     pricing = Pricing.of(llm)
     rounds = []
     for k in range(1, config.rounds + 1):
+        questions = sum(len(a.question) for a in attempts) if k == 1 else n * evolved  # what round k evolves
         prompt_chars = {
-            "evolve": sum(first) if k == 1 else len(pool) * (templates + evolved),
-            "equality": len(pool) * (len(EQUALITY_TEMPLATE) + evolved) + (sum(questions) if k == 1 else len(pool) * evolved),
-            "answer": len(pool) * evolved,
+            "evolve": first_prompts if k == 1 else n * _template_chars(config) + questions,
+            "equality": n * (len(EQUALITY_TEMPLATE) + evolved) + questions,
+            "answer": n * evolved,
         }
-        chars = sum(prompt_chars[p] + system * len(pool) for p in purposes(config))
-        prompt_tokens = chars / scenario.chars_per_token
-        completion_tokens = len(pool) * sum(scenario.completion[p] for p in purposes(config))
-        rounds.append(RoundEstimate(k, len(pool) * len(purposes(config)), prompt_tokens, completion_tokens,
+        prompt_tokens = sum(prompt_chars[p] + n * system for p in purposes(config)) / scenario.chars_per_token
+        completion_tokens = n * sum(scenario.completion[p] for p in purposes(config))
+        rounds.append(RoundEstimate(k, n * len(purposes(config)), prompt_tokens, completion_tokens,
                                     pricing.cost(prompt_tokens, completion_tokens)))
     return rounds
 
