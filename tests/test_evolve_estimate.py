@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -10,6 +11,7 @@ from evolve_workdir import PATHS, evol_responder, loopback_llm, make_workdir, ru
 from llm_server import LLMServer, ServerSettings
 
 from evolcoder.cli import main
+from evolcoder.config import read_yaml
 from evolcoder.data.seed import SeedConfig, make_seed
 from evolcoder.evol.config import EvolveConfig
 from evolcoder.evol.prompts import evolution_prompt
@@ -68,8 +70,10 @@ def test_the_papers_profile_on_code_alpaca_2k_prints_calls_tokens_and_dollars(co
     assert "exp: needs the ledger to hold answers" in out
     assert not (tmp_path / "llm_cache").exists()  # an estimate creates nothing
 
+    params = read_yaml(PAPER)
+    params["llm"]["provider"] = "openai-batch"
     batch = tmp_path / "batch.yaml"
-    batch.write_text(PAPER.read_text().replace("  provider: openai ", "  provider: openai-batch "))
+    batch.write_text(json.dumps(params))  # JSON is YAML
     halved = table(estimate(capsys, batch, code_alpaca_seed, tmp_path / "llm_cache"))
     assert number(halved["total"][5]) == pytest.approx(total / 2, abs=1e-3)  # the Batch API's price
 

@@ -13,6 +13,8 @@ from evolve_workdir import (all_records, evol_responder, loopback_llm, make_work
                             stage_error, start_stage, wrote_nothing, write_params)
 from llm_server import LLMServer, ServerSettings, free_port
 
+from evolcoder.config import ConfigError, load_section
+from evolcoder.evol.config import EvolveConfig
 from evolcoder.evol.policy import EvolveFailed
 from stages import evolve as stage
 
@@ -129,3 +131,11 @@ def test_a_wrong_key_model_or_url_stops_the_stage_with_one_message(tmp_path, mon
     assert re.search(expected, err), err
     assert requests <= 8  # no retries: the calls in flight at most
     assert wrote_nothing(work)
+
+
+def test_policy_params_are_checked(tmp_path):
+    with pytest.raises(ConfigError, match=r"evolve.max_failed_fraction: must be a fraction in \[0, 1\], got 1.5"):
+        EvolveConfig(max_failed_fraction=1.5)
+    (tmp_path / "params.yaml").write_text('{"evolve": {"on_failure": "skip"}}')
+    with pytest.raises(ConfigError, match=r"evolve.on_failure: 'skip' is not one of 'fail' or 'keep'"):
+        load_section(tmp_path / "params.yaml", "evolve", EvolveConfig)

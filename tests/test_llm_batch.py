@@ -137,3 +137,10 @@ def test_the_budget_limits_what_is_submitted_and_a_rerun_continues(ledger):
         stats = server.stats()
     assert all(r.ok for r in results)
     assert stats["submitted"] == {r.key(): 1 for r in batch}  # no call went out twice
+
+
+def test_batch_limits_are_the_apis_at_most():
+    with pytest.raises(EvolcoderError, match="llm.batch_max_requests: must be between 1 and 50,000"):
+        LLMConfig(batch_max_requests=50_001)
+    with pytest.raises(EvolcoderError, match="llm.batch_poll_s: must be positive and at most llm.batch_poll_max_s"):
+        LLMConfig(batch_poll_s=700, batch_poll_max_s=600)
