@@ -79,3 +79,17 @@ def test_the_budget_needs_a_price_and_the_batch_provider_a_batch_price():
         LLMConfig(provider="openai-batch", model="m", prices={"m": {"prompt": 1.0, "completion": 2.0}})
     with pytest.raises(ConfigError, match="llm.prices.m: needs the keys prompt and completion"):
         LLMConfig(prices={"m": {"prompt": 1.0, "completion": 2.0, "batch_prompt": 0.5}})
+
+
+def test_holds_released_in_any_order_leave_nothing_in_flight():
+    budget = Budget(limit=1.0, pricing=Pricing(0.1, 0.3), model=MODEL, spent=lambda: 0.0)
+    amounts = [0.1, 0.2, 0.7 / 3, 1e-9]
+    for amount in amounts:
+        budget.reserve(amount)
+    assert budget.in_flight and not budget.fits(0.5)
+    for amount in reversed(amounts[1:]):
+        budget.release(amount)
+    assert budget.in_flight  # one hold is left
+    budget.release(amounts[0])
+    # float sums need not cancel exactly; the count of holds decides that none is in flight
+    assert not budget.in_flight and budget.reserved == 0.0 and budget.fits(1.0)

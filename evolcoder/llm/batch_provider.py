@@ -50,10 +50,11 @@ LOOKBACK_S = 3600  # batches created this long before their file's upload are no
 
 @dataclasses.dataclass(frozen=True)
 class _Part:
-    """A submitted input file and the budget held back for its calls."""
+    """A submitted input file and the budget held back for its calls (None: none, as for a
+    batch resumed from the ledger)."""
 
     record: BatchRecord
-    held: float
+    held: float | None
 
 
 class OpenAIBatchProvider:
@@ -108,7 +109,7 @@ class _Job:
                 continue
             batch_id = record.batch_id or await self._create(record, known_absent=False)
             self.attempts.update(key for key in record.requests if key in self.by_key)
-            parts.append(_Part(dataclasses.replace(record, batch_id=batch_id), held=0.0))
+            parts.append(_Part(dataclasses.replace(record, batch_id=batch_id), held=None))
         if parts:
             self.calls.status(f"resumed {len(parts)} batch(es) from the ledger")
         return parts
@@ -125,7 +126,7 @@ class _Job:
         sent = {key for part in parts for key in part.record.requests}
         return parts, [request for request in waiting if request.key() not in sent]
 
-    async def _start(self, requests: Sequence[ChatRequest], held: float) -> _Part:
+    async def _start(self, requests: Sequence[ChatRequest], held: float | None) -> _Part:
         label = _label(requests)
         data = input_file(requests)
         file = await self._api("upload a batch input file", "/files", lambda: self.client.files.create(

@@ -23,7 +23,8 @@ _ROUNDING = 1e-12  # sums of float costs must not refuse a call that fits exactl
 
 class Budget:
     """The spending limit of one client, over every batch it runs; `spent` reads the client's
-    running cost total. `reserved` is the worst case of the calls in flight."""
+    running cost total. `reserved` is the worst case held back for the calls in flight, `holds`
+    how many holds make it up (counted, so that float residue never looks like a call in flight)."""
 
     def __init__(self, limit: float, pricing: Pricing, model: str, spent: Callable[[], float]) -> None:
         self.limit = limit
@@ -31,6 +32,7 @@ class Budget:
         self.model = model
         self._spent = spent
         self.reserved = 0.0
+        self.holds = 0
 
     @classmethod
     def of(cls, config: LLMConfig, spent: Callable[[], float]) -> Budget | None:
@@ -51,10 +53,18 @@ class Budget:
         return self.spent + self.reserved + amount <= self.limit + _ROUNDING
 
     def reserve(self, amount: float) -> None:
+        """Hold `amount` back until `release(amount)`."""
+        self.holds += 1
         self.reserved += amount
 
     def release(self, amount: float) -> None:
-        self.reserved = max(0.0, self.reserved - amount)
+        self.holds -= 1
+        self.reserved = self.reserved - amount if self.holds else 0.0
+
+    @property
+    def in_flight(self) -> bool:
+        """Whether calls hold budget back, so that waiting may free some."""
+        return self.holds > 0
 
     def refuse_unaffordable(self, requests: Sequence[ChatRequest], desc: str) -> None:
         """Raise BudgetExceeded, before anything is sent, when not even the cheapest call fits;

@@ -123,6 +123,10 @@ async def _close_batch(provider: ChatProvider) -> None:
         await aclose()
 
 
+class _NotSent(Exception):
+    """The budget did not let this call go out."""
+
+
 class _Run:
     """One batch's state: its results, the ledger writer, the progress bar and the budget gate.
 
@@ -158,45 +162,48 @@ class _Run:
         await self.store(request, result)
 
     async def admit_cost(self, request: ChatRequest) -> float | None:
-        """Hold back `request`'s worst-case cost, waiting while calls in flight may free some;
-        None when it cannot fit (then no further call of this batch goes out)."""
+        """Hold back `request`'s worst-case cost, waiting while calls in flight may free some; the
+        hold (None without a budget). Raises _NotSent when it cannot fit, and from then on for
+        every call of this batch."""
         if self.budget is None:
-            return 0.0
+            return None
         amount = self.budget.worst_case(request)
         async with self._settled:
             while not self._stopped and not self.budget.fits(amount):
-                if self.budget.reserved == 0:
+                if not self.budget.in_flight:
                     self._stopped = True
                 else:
                     await self._settled.wait()
             if self._stopped:
-                return None
+                raise _NotSent
             self.budget.reserve(amount)
             return amount
 
-    async def settle(self, amount: float) -> None:
+    async def settle(self, held: float | None) -> None:
         """Release a hold once the call's real cost is counted (or it failed, costing nothing)."""
-        if self.budget is None:
+        if held is None:
             return
         async with self._settled:
-            self.budget.release(amount)
+            self.budget.release(held)
             self._settled.notify_all()
 
-    def reserve(self, requests: Sequence[ChatRequest]) -> tuple[int, float]:
+    def reserve(self, requests: Sequence[ChatRequest]) -> tuple[int, float | None]:
         if self.budget is None:
-            return len(requests), 0.0
+            return len(requests), None
         n, total = 0, 0.0
         for request in requests:
             amount = self.budget.worst_case(request)
             if not self.budget.fits(total + amount):
                 break
             n, total = n + 1, total + amount
+        if n == 0:
+            return 0, None
         self.budget.reserve(total)
         return n, total
 
-    def release(self, amount: float) -> None:
-        if self.budget is not None:
-            self.budget.release(amount)
+    def release(self, held: float | None) -> None:
+        if held is not None:
+            self.budget.release(held)
 
     def status(self, text: str) -> None:
         self._status = text
@@ -299,10 +306,10 @@ class LLMClient:
         limits = _Limits(self.config)
 
         async def one(request: ChatRequest) -> None:
-            answered = await self._call(request, limits, run)
-            if answered is None:
-                return  # the budget stopped it before it was sent
-            result, held = answered
+            try:
+                result, held = await self._call(request, limits, run)
+            except _NotSent:
+                return  # the client reports it as not sent
             run.count(result)
             await run.settle(held)
             await run.store(request, result)
@@ -316,32 +323,27 @@ class LLMClient:
             await asyncio.gather(*tasks, return_exceptions=True)
             raise
 
-    async def _call(self, request: ChatRequest, limits: _Limits, run: _Run) -> tuple[ChatResult, float] | None:
+    async def _call(self, request: ChatRequest, limits: _Limits, run: _Run) -> tuple[ChatResult, float | None]:
         """One call with retries: its result (saying how many attempts it took) and the budget
-        it still holds, or None when the budget let no attempt go out."""
+        hold it keeps until its cost is counted. Raises _NotSent when the budget stops it."""
         attempt = 0
         while True:
             attempt += 1
             try:
-                answered = await self._attempt(request, limits, run)
+                result, held = await self._attempt(request, limits, run)
             except RetryableError as e:
                 if attempt > self.config.max_retries:
-                    return self._failed(request, f"{e} (gave up after {attempt} attempts)", e.kind, attempt), 0.0
+                    return self._failed(request, f"{e} (gave up after {attempt} attempts)", e.kind, attempt), None
                 await asyncio.sleep(self.retry_delay(attempt, e.retry_after))
                 continue
             except FatalError as e:
-                return self._failed(request, str(e), e.kind, attempt), 0.0
-            if answered is None:
-                return None
-            result, held = answered
+                return self._failed(request, str(e), e.kind, attempt), None
             return dataclasses.replace(result, attempts=attempt, cached=False), held
 
-    async def _attempt(self, request: ChatRequest, limits: _Limits, run: _Run) -> tuple[ChatResult, float] | None:
+    async def _attempt(self, request: ChatRequest, limits: _Limits, run: _Run) -> tuple[ChatResult, float | None]:
         await limits.admit(request)
         async with limits.slots:
             held = await run.admit_cost(request)
-            if held is None:
-                return None
             try:
                 async with asyncio.timeout(self.config.timeout_s):
                     return await self.provider.complete(request), held

@@ -110,11 +110,11 @@ class CallRun(Protocol):
     async def record(self, request: ChatRequest, result: ChatResult) -> None:
         """Take a request's final result: an answer is stored in the ledger before this returns."""
 
-    def reserve(self, requests: Sequence[ChatRequest]) -> tuple[int, float]:
-        """How many of `requests` (a prefix) `llm.max_cost_usd` lets go out now, and the worst-case
-        USD reserved for them; `release` that amount once their results are recorded."""
+    def reserve(self, requests: Sequence[ChatRequest]) -> tuple[int, float | None]:
+        """How many of `requests` (a prefix) `llm.max_cost_usd` lets go out now, and the hold on
+        the budget for them (None: nothing held); `release` the hold once their results are recorded."""
 
-    def release(self, amount: float) -> None: ...
+    def release(self, held: float | None) -> None: ...
 
     def status(self, text: str) -> None:
         """Show a short status (e.g. the state of the batches waited on) beside the progress bar."""
