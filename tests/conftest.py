@@ -1,4 +1,5 @@
-"""Shared fixtures: the real public data beside the repo, and the repo root."""
+"""Shared fixtures: the real public data beside the repo, the repo root, a tiny checkpoint, and the
+OpenAI-compatible servers tests call (the loopback one, and `transformers serve`)."""
 
 from __future__ import annotations
 
@@ -38,6 +39,15 @@ def llm_server():
     its `settings` can be changed between calls (latency, fault rate and kinds, Retry-After)."""
     with LLMServer() as server:
         yield server
+
+
+@pytest.fixture
+def ledger(tmp_path):
+    """An empty call ledger in a temporary folder."""
+    from evolcoder.llm import Ledger
+
+    with Ledger(tmp_path / "llm_cache") as ledger:
+        yield ledger
 
 
 @pytest.fixture(scope="session")
@@ -92,3 +102,16 @@ def fake_gpus(monkeypatch):
                             lambda including_emulation=True: native_bf16 or including_emulation)
 
     return install
+
+
+@pytest.fixture(scope="session")
+def transformers_server(tiny_checkpoint, tmp_path_factory):
+    """Hugging Face's `transformers serve` serving the tiny checkpoint (with a pass-through chat
+    template) on a free loopback port, for the whole session; skips naming what is missing."""
+    from transformers_serve import TransformersServe, missing_requirement, serveable_copy
+
+    if (missing := missing_requirement()) is not None:
+        pytest.skip(missing)
+    folder = tmp_path_factory.mktemp("served")
+    with TransformersServe(serveable_copy(tiny_checkpoint, folder / "model"), folder / "server.log") as server:
+        yield server

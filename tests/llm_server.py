@@ -7,6 +7,8 @@ request and inject faults (429 with Retry-After, 500, a hang past the client's t
 malformed JSON, empty choices). Whether the n-th receipt of a call is a fault is decided by a
 hash of (seed, call key, n), so a run's fault pattern is the same whatever the arrival order.
 The call key is the client's `X-Evolcoder-Key` header (the ledger key), else a hash of the body.
+A model it does not serve is answered 404 `model_not_found`, as OpenAI does; any path under
+`/html/` answers 200 with an HTML page, as a web UI would at a base URL that is not the API.
 
 In a test: the `llm_server` fixture, or `LLMServer(settings).start()` in a thread.
 From a shell or another process (it then outlives the process it serves):
@@ -22,6 +24,7 @@ import argparse
 import hashlib
 import importlib
 import json
+import socket
 import subprocess
 import sys
 import threading
@@ -38,6 +41,7 @@ FAULT_KINDS = ("429", "500", "timeout", "malformed", "empty")  # transient: a re
 ALL_FAULT_KINDS = (*FAULT_KINDS, "401")  # 401: a rejected key, which no retry fixes
 
 Responder = Callable[[dict[str, Any]], str]
+HTML_PAGE = b"<!doctype html><html><head><title>Dashboard</title></head><body>Sign in</body></html>"
 
 
 def hash_responder(body: dict[str, Any]) -> str:
@@ -143,8 +147,16 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
+        if self.path.startswith("/html/"):
+            self._send_raw(200, HTML_PAGE, content_type="text/html; charset=utf-8")
+            return
         if self.path.rstrip("/") != "/v1/chat/completions":
             self._send(404, {"error": {"message": f"no route POST {self.path}", "type": "not_found"}})
+            return
+        if body.get("model") not in self.server.settings.models:
+            self._send(404, {"error": {"message": f"The model `{body.get('model')}` does not exist or you do not "
+                                                  "have access to it.", "type": "invalid_request_error",
+                                       "code": "model_not_found"}})
             return
         key = self.headers.get("X-Evolcoder-Key") or hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
         receipt, serial = self.server.stats.arrive(key, self.headers.get("Authorization"))
@@ -177,10 +189,10 @@ class _Handler(BaseHTTPRequestHandler):
         self._send_raw(status, json.dumps(payload).encode(), request_id, headers)
 
     def _send_raw(self, status: int, data: bytes, request_id: str | None = None,
-                  headers: dict[str, str] | None = None) -> None:
+                  headers: dict[str, str] | None = None, content_type: str = "application/json") -> None:
         try:
             self.send_response(status)
-            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(data)))
             if request_id:
                 self.send_header("x-request-id", request_id)
@@ -216,6 +228,10 @@ class _Server(ThreadingHTTPServer):
         self.responder = responder
         self.stats = _Stats()
         self.stopping = threading.Event()
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if not isinstance(sys.exc_info()[1], ConnectionError):  # a client that hung up is no server error
+            super().handle_error(request, client_address)
 
 
 class LLMServer:
@@ -256,6 +272,13 @@ class LLMServer:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on now (for a server started later, or one that is down)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def fetch_stats(base_url: str) -> dict[str, Any]:

@@ -3,61 +3,16 @@ and killed with SIGKILL mid-round then resumed from the call ledger."""
 
 from __future__ import annotations
 
-import hashlib
 import json
-import os
 import signal
-import sqlite3
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pytest
-
-from evolcoder.evol.eliminate import API_ERROR, REASONS
-from evolcoder.evol.prompts import parse_evolution_prompt
-from evolcoder.evol.rewrite import rewrite
-from evolcoder.jsonl import read_jsonl, write_jsonl
-from evolcoder.llm import LLMConfig
-from stages import evolve as stage
+from evolve_workdir import (PATHS, all_records, evol_responder, finish, ledger_keys, loopback_llm, make_workdir,
+                            outputs, run_in_process, seeds, start_stage)
 from llm_server import LLMServer, ServerSettings
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-TASKS = ("sum", "reverse", "sort", "count the vowels of", "deduplicate", "rotate", "flatten",
-         "chunk", "zip", "invert")
-
-
-def seeds(n: int) -> list[dict]:
-    return [{"id": f"seed{i:02d}", "instruction": f"Write a function to {TASKS[i % len(TASKS)]} a list {i}.",
-             "input": "", "output": f"def solve(xs):\n    return xs[{i}]", "source": "test"}
-            for i in range(n)]
-
-
-def make_workdir(path: Path, n_seeds: int, evolve: dict, llm: dict) -> Path:
-    path.mkdir(parents=True, exist_ok=True)
-    write_jsonl(path / stage.SEED_FILE, seeds(n_seeds))
-    # JSON is YAML: the params file the stage reads; speed knobs go under runtime.llm
-    runtime = {k: v for k, v in llm.items() if k in LLMConfig.RUNTIME}
-    recipe = {k: v for k, v in llm.items() if k not in LLMConfig.RUNTIME}
-    params = {"evolve": evolve, "llm": recipe, "runtime": {"llm": runtime}}
-    (path / "params.yaml").write_text(json.dumps(params), encoding="utf-8")
-    return path
-
-
-def outputs(workdir: Path) -> dict[str, bytes]:
-    return {p.name: p.read_bytes() for p in sorted((workdir / stage.OUT_DIR).iterdir())}
-
-
-def all_records(workdir: Path) -> list[dict]:
-    manifest = json.loads((workdir / stage.OUT_DIR / "manifest.json").read_text())
-    return [r for f in manifest["files"] for r in read_jsonl(workdir / stage.OUT_DIR / f["path"])]
-
-
-def run_in_process(workdir: Path, monkeypatch) -> dict:
-    monkeypatch.chdir(workdir)
-    stage.main()
-    return json.loads((workdir / stage.METRICS_FILE).read_text())
+from evolcoder.evol.eliminate import API_ERROR, REASONS
 
 
 def test_dry_run_stage_offline(tmp_path, monkeypatch):
@@ -90,30 +45,11 @@ def test_dry_run_stage_offline(tmp_path, monkeypatch):
     assert sorted(outputs(work)) == ["manifest.json", "round_1.jsonl", "round_2.jsonl"]  # stale round 3 gone
 
 
-def evol_responder(body: dict) -> str:
-    """A deterministic stand-in model that sometimes leaks prompt words or apologises."""
-    prompt = body["messages"][-1]["content"]
-    digest = int(hashlib.sha256(prompt.encode()).hexdigest()[:8], 16)
-    evolution = parse_evolution_prompt(prompt)
-    if evolution is not None:
-        if digest % 4 == 0:
-            return f"#Rewritten Prompt#:\n{evolution.question} Use recursion."
-        return rewrite(evolution.method, evolution.question, digest)
-    if digest % 5 == 0:
-        return "Sorry, I cannot answer that."
-    return f"Here is a solution.\n```python\ndef solve(xs):\n    return xs[:{digest % 7}]\n```"
-
-
-def loopback_llm(url: str, **overrides) -> dict:
-    return {"provider": "openai", "model": "gpt-3.5-turbo", "base_url": url, "api_key_env": None,
-            "concurrency": 8, "max_retries": 1, "backoff_base_s": 0.05, "backoff_max_s": 0.2,
-            "timeout_s": 0.5, **overrides}
-
-
 def test_stage_against_loopback_server_with_faults(tmp_path, monkeypatch):
     settings = ServerSettings(fault_rate=0.2, seed=3, retry_after="0.1", hang_s=1.0)
     with LLMServer(settings, evol_responder) as server:
-        work = make_workdir(tmp_path, 20, {"rounds": 2}, loopback_llm(server.url))
+        # 20% faults and one retry leave a few calls failed: accept those rounds on purpose
+        work = make_workdir(tmp_path, 20, {"rounds": 2, "on_failure": "keep"}, loopback_llm(server.url))
         metrics = run_in_process(work, monkeypatch)
         stats = server.stats()
     assert len(stats["faults"]) == 5  # 429, 500, time-out, malformed JSON and empty choices all hit
@@ -132,30 +68,10 @@ def test_stage_against_loopback_server_with_faults(tmp_path, monkeypatch):
         assert metrics[f"round_{k}.kept"] + eliminated == metrics[f"round_{k}.attempted"] == 20
     assert sum(metrics[f"round_{k}.eliminated.{API_ERROR}"] for k in (1, 2)) == \
         sum(r["eliminated"] == API_ERROR for r in records)
-
-
-def ledger_keys(workdir: Path) -> set[str]:
-    path = workdir / stage.LEDGER_DIR / "ledger.sqlite"
-    if not path.exists():
-        return set()
-    db = sqlite3.connect(path)
-    try:
-        if not db.execute("SELECT 1 FROM sqlite_master WHERE name = 'calls'").fetchone():
-            return set()  # the stage has not created the table yet
-        return {row[0] for row in db.execute("SELECT key FROM calls")}
-    finally:
-        db.close()
-
-
-def start_stage(workdir: Path) -> subprocess.Popen:
-    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
-    return subprocess.Popen([sys.executable, "-m", "stages.evolve"], cwd=workdir, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-
-
-def finish(proc: subprocess.Popen) -> None:
-    out, err = proc.communicate(timeout=120)
-    assert proc.returncode == 0, f"evolve stage failed:\n{out}\n{err}"
+    failed_calls = [metrics[f"round_{k}.failed_calls"] for k in (1, 2)]
+    assert failed_calls == [metrics[f"round_{k}.eliminated.{API_ERROR}"] for k in (1, 2)]  # one failed call each
+    assert metrics["on_failure"] == "keep"
+    assert metrics["partial_rounds"] == sum(f / metrics[f"round_{k}.calls"] > 0.02 for k, f in zip((1, 2), failed_calls)) >= 1
 
 
 @pytest.mark.slow
@@ -175,7 +91,7 @@ def test_sigkill_mid_round_resumes_from_the_ledger(tmp_path, monkeypatch):
         proc.communicate(timeout=30)
         answered_before_kill = ledger_keys(killed)
         assert 10 <= len(answered_before_kill) < 20, "the kill should land inside round 1's evolve batch"
-        assert not (killed / stage.OUT_DIR).exists()
+        assert not (killed / PATHS.out_dir).exists()
 
         finish(start_stage(killed))
         received = server.stats()["received"]

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from llm_server import ServerProcess
 
-from evolcoder.llm import ChatRequest, ChatResult, LLMClient, LLMConfig, Ledger, ProviderConfigError
-from evolcoder.llm.usage import call_cost
+from evolcoder.llm import ChatRequest, ChatResult, LLMClient, LLMConfig, ProviderConfigError
+from evolcoder.llm.usage import Pricing
 
 MODEL = "gpt-3.5-turbo"
 
@@ -20,12 +20,6 @@ def config(server, **overrides) -> LLMConfig:
     values = dict(provider="openai", base_url=server.url, api_key_env=None, concurrency=8,
                   backoff_base_s=0.01, backoff_max_s=0.05, timeout_s=5.0)
     return LLMConfig(**{**values, **overrides})
-
-
-@pytest.fixture
-def ledger(tmp_path):
-    with Ledger(tmp_path / "llm_cache") as ledger:
-        yield ledger
 
 
 def test_answers_keep_order_and_the_ledger_answers_a_rerun(llm_server, ledger):
@@ -166,6 +160,6 @@ def test_tokens_and_cost_are_summed_from_the_price_table(llm_server, ledger):
     assert prompt == 5 * 4  # "be brief" + "question i": the server counts words
     assert client.usage.prompt_tokens == prompt and client.usage.completion_tokens == completion
     assert client.usage.cost_usd == pytest.approx((prompt * 0.03 + completion * 0.06) / 1000)
-    assert results[0].cost_usd == pytest.approx(call_cost(client.config.prices, "gpt-4", results[0].prompt_tokens,
-                                                          results[0].completion_tokens))
-    assert call_cost(client.config.prices, "my-local-model", 1000, 1000) == 0.0
+    assert results[0].cost_usd == pytest.approx(Pricing.of(client.config).cost(results[0].prompt_tokens,
+                                                                               results[0].completion_tokens))
+    assert Pricing.of(config(llm_server, model="my-local-model")).cost(1000, 1000) == 0.0

@@ -10,7 +10,7 @@ import pytest
 
 from evolcoder.config import ConfigError
 from evolcoder.llm import LLMClient, LLMConfig, Ledger
-from evolcoder.llm.openai_provider import parse_retry_after
+from evolcoder.llm.openai_api import parse_retry_after
 from evolcoder.llm.ratelimit import TokenBucket
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from evolcoder.config import ConfigError, from_dict, load_section
+from evolcoder.config import ConfigError, from_dict, load_section, read_yaml
 from evolcoder.jsonl import write_jsonl
 from evolcoder.templates import alpaca_prompt
 from evolcoder.train.adapters import ADAPTER_DIR, AdapterError, add_lora, merge_adapter
@@ -295,3 +295,16 @@ def test_lora_profile_trains_starcoder_on_one_gpu_with_the_papers_batch(repo_roo
     assert model.name_or_path == "bigcode/starcoder" and train.world_size == 1
     assert (train.adapter, train.packing, train.precision) == ("lora", True, "bf16")
     assert train.global_batch_size == 512 and train.gradient_accumulation_steps == 128
+
+
+def test_lora_profile_is_the_papers_run_but_for_training_on_one_gpu(repo_root):
+    def flat(value, prefix=""):
+        if not isinstance(value, dict):
+            return {prefix.rstrip("."): value}
+        return {k: v for key, item in value.items() for k, v in flat(item, f"{prefix}{key}.").items()}
+
+    paper, lora = (flat(read_yaml(repo_root / "configs" / name))
+                   for name in ("wizardcoder-15b.yaml", "starcoder-lora-1gpu.yaml"))
+    differ = {key.split(".")[0] if not key.startswith("runtime.") else ".".join(key.split(".")[:2])
+              for key in paper.keys() | lora.keys() if paper.get(key) != lora.get(key)}
+    assert differ == {"train", "generate", "report", "runtime.generate", "runtime.train"}

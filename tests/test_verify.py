@@ -120,7 +120,7 @@ class ScriptedTeacher:
         self.prompts.append(prompt)
         word = re.search(r"### Task\n(\w+)", prompt).group(1)
         if word == "Crash":
-            raise FatalError("HTTP 400: scripted failure")
+            raise FatalError("HTTP 400: scripted failure", kind="http_400")
         return ChatResult(key=request.key(), text=self.replies[word], finish_reason="stop", provider=self.name)
 
 

@@ -11,7 +11,13 @@ from evolcoder.evol.prompts import METHODS
 
 @dataclass(frozen=True)
 class EvolveConfig:
-    """How instructions are evolved; the LLM itself is configured by the `llm` section."""
+    """How instructions are evolved; the LLM itself is configured by the `llm` section.
+
+    The failure policy, checked after every round: past `max_failed_fraction` of its calls
+    failing after their retries, or under `min_kept_fraction` of its evolutions kept, the run
+    fails (`on_failure: fail`) before writing anything, or goes on with the partial round
+    marked in the metrics (`on_failure: keep`).
+    """
 
     methods: Literal["wizardcoder", "wizardlm"] = "wizardcoder"
     # Relative weight of each method of the family; a method left out weighs 1.0.
@@ -22,6 +28,9 @@ class EvolveConfig:
     equality_check: bool = False
     # WizardLM's script sent "You are a helpful assistant."; WizardCoder's setting is unpublished.
     system_prompt: str | None = None
+    max_failed_fraction: float = 0.02
+    min_kept_fraction: float = 0.05
+    on_failure: Literal["fail", "keep"] = "fail"
 
     def __post_init__(self) -> None:
         known = METHODS[self.methods]
@@ -32,6 +41,9 @@ class EvolveConfig:
         check(sum(self.method_weights().values()) > 0, "evolve.weights", "all weights are 0")
         check(self.rounds >= 1, "evolve.rounds", f"must be >= 1, got {self.rounds}")
         check(self.limit is None or self.limit >= 1, "evolve.limit", "must be >= 1 or null")
+        for name in ("max_failed_fraction", "min_kept_fraction"):
+            value = getattr(self, name)
+            check(0 <= value <= 1, f"evolve.{name}", f"must be a fraction in [0, 1], got {value}")
 
     def method_weights(self) -> dict[str, float]:
         """Every method of the family with its weight, in the family's order."""

@@ -15,6 +15,7 @@ import re
 from evolcoder.evol.prompts import parse_equality_prompt, parse_evolution_prompt
 from evolcoder.evol.rewrite import rewrite
 from evolcoder.llm import ChatProvider, ChatRequest, ChatResult, Ledger, LLMConfig, make_provider
+from evolcoder.llm.types import BatchProvider
 
 CHARS_PER_TOKEN = 4
 ANSWER_PROSE = "Here is a Python solution that meets the requirements."
@@ -56,7 +57,7 @@ class DryRunProvider:
         return f"{ANSWER_PROSE}\n\n```python\n{code_of(reference_answer)}\n```"
 
 
-def teacher_provider(config: LLMConfig, ledger: Ledger) -> ChatProvider:
+def teacher_provider(config: LLMConfig, ledger: Ledger) -> ChatProvider | BatchProvider:
     """The provider `llm.provider` names, dry-run included, for the evolve stage's client."""
     return DryRunProvider() if config.provider == "dry-run" else make_provider(config, ledger)
 

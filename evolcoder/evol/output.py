@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from evolcoder.evol.config import EvolveConfig
 from evolcoder.evol.eliminate import REASONS
 from evolcoder.evol.records import round_filename
 from evolcoder.evol.rounds import RoundResult
@@ -53,16 +54,18 @@ def write_rounds(out_dir: str | Path, rounds: Sequence[RoundResult], provider: s
 TOTALS = ("calls", "prompt_tokens", "completion_tokens", "cost_usd")
 
 
-def evolve_metrics(rounds: Sequence[RoundResult], provider: str, model: str, methods: str,
+def evolve_metrics(rounds: Sequence[RoundResult], provider: str, model: str, config: EvolveConfig,
                    pool_size: int) -> dict[str, Any]:
-    """Flat metrics of the data: per round counts, reasons, instruction length and the calls'
-    tokens and cost (ledger answers included), and their totals. What one run sent or took
-    from the ledger is not here: it would change the file between two runs of the same data."""
-    metrics: dict[str, Any] = {"provider": provider, "model": model, "methods": methods,
-                               "rounds": len(rounds), "pool_size": pool_size}
+    """Flat metrics of the data: per round counts, reasons, instruction length, failed calls,
+    whether it is a partial round kept by `evolve.on_failure: keep`, and the calls' tokens and
+    cost (ledger answers included), and their totals. What one run sent or took from the ledger
+    is not here: it would change the file between two runs of the same data."""
+    metrics: dict[str, Any] = {"provider": provider, "model": model, "methods": config.methods,
+                               "rounds": len(rounds), "pool_size": pool_size, "on_failure": config.on_failure}
     for r in rounds:
         metrics.update(_round_metrics(r))
     metrics["kept_total"] = sum(metrics[f"round_{r.round}.kept"] for r in rounds)
+    metrics["partial_rounds"] = sum(bool(r.breaches) for r in rounds)
     for name in TOTALS:
         metrics[f"total.{name}"] = round(sum(metrics[f"round_{r.round}.{name}"] for r in rounds), 6)
     return metrics
@@ -77,6 +80,8 @@ def _round_metrics(r: RoundResult) -> dict[str, Any]:
     out.update({f"{p}.eliminated.{reason}": reasons.get(reason, 0) for reason in REASONS})
     out[f"{p}.mean_instruction_words"] = round(sum(words) / len(words), 2) if words else 0.0
     out[f"{p}.calls"] = len(r.results)
+    out[f"{p}.failed_calls"] = sum(not res.ok for res in r.results)
+    out[f"{p}.partial"] = bool(r.breaches)
     out[f"{p}.prompt_tokens"] = sum(res.prompt_tokens for res in r.results)
     out[f"{p}.completion_tokens"] = sum(res.completion_tokens for res in r.results)
     out[f"{p}.cost_usd"] = round(sum(res.cost_usd for res in r.results), 6)

@@ -1,9 +1,11 @@
 """Evol-Instruct rounds: evolve every pool item, check it, answer it, check the answer.
 
 Per round, all evolution calls go out as one batch, then (with `evolve.equality_check`) the
-equality calls, then all answer calls, so `llm.concurrency` calls are in flight throughout.
-An item eliminated, or whose call failed after its retries, leaves its parent in the pool for
-the next round; every attempt is recorded with why it was kept or not.
+equality calls, then all answer calls, so `llm.concurrency` calls are in flight throughout (or,
+with `llm.provider: openai-batch`, each is one Batch API job). An item eliminated, or whose
+call failed after its retries, leaves its parent in the pool for the next round; every attempt
+is recorded with why it was kept or not. After each round the failure policy
+(`evolcoder.evol.policy`) decides whether the next round may build on it.
 """
 
 from __future__ import annotations
@@ -16,9 +18,10 @@ from typing import Any
 from evolcoder.evol import eliminate
 from evolcoder.evol.config import EvolveConfig
 from evolcoder.evol.methods import choose_method
+from evolcoder.evol.policy import EvolveFailed, assess, breaches, failure_report
 from evolcoder.evol.prompts import equality_prompt, evolution_prompt, is_equal_verdict, question_text
 from evolcoder.evol.records import PoolItem, record_id
-from evolcoder.llm import ChatRequest, ChatResult, LLMClient, LLMConfig
+from evolcoder.llm import BudgetExceeded, ChatRequest, ChatResult, LLMClient, LLMConfig
 
 
 @dataclass
@@ -74,12 +77,29 @@ class Attempt:
 
 @dataclass
 class RoundResult:
-    """A finished round: its records (pool order) and the pool for the next round."""
+    """A finished round: its records (pool order) and the pool for the next round.
+
+    `breaches` lists the failure-policy thresholds it crossed, kept because of
+    `evolve.on_failure: keep` (a partial round); empty for a round that passed.
+    """
 
     round: int
     records: list[dict[str, Any]]
     next_pool: list[PoolItem]
     results: list[ChatResult]
+    breaches: list[str] = field(default_factory=list)
+
+
+def plan_round(config: EvolveConfig, pool: Sequence[PoolItem], k: int) -> list[Attempt]:
+    """Round `k`'s attempts over `pool`: each item with its seeded method and question."""
+    weights = config.method_weights()
+    return [Attempt(item, k, choose_method(weights, config.seed, item.id, k),
+                    question_text(config.methods, item.instruction, item.input)) for item in pool]
+
+
+def purposes(config: EvolveConfig) -> tuple[str, ...]:
+    """The calls each item may make in a round, in the order their batches go out."""
+    return ("evolve", "equality", "answer") if config.equality_check else ("evolve", "answer")
 
 
 class Evolver:
@@ -102,18 +122,23 @@ class Evolver:
     async def _run(self, pool: list[PoolItem]) -> list[RoundResult]:
         rounds = []
         for k in range(1, self.config.rounds + 1):
-            rounds.append(await self.round(pool, k))
+            rounds.append(self._judged(await self.round(pool, k)))
             pool = rounds[-1].next_pool
         return rounds
 
+    def _judged(self, result: RoundResult) -> RoundResult:
+        """The round as the failure policy has it: raises EvolveFailed (on_failure: fail), or
+        marks the breaches of a round kept on purpose (on_failure: keep)."""
+        health = assess(result.round, result.records, result.results)
+        found = breaches(health, self.config)
+        if found and self.config.on_failure == "fail":
+            raise EvolveFailed(failure_report(health, found, self.llm, self.client.ledger))
+        result.breaches = found
+        return result
+
     async def round(self, pool: Sequence[PoolItem], k: int) -> RoundResult:
         """Round `k` over `pool`."""
-        weights = self.config.method_weights()
-        attempts = []
-        for item in pool:
-            method = choose_method(weights, self.config.seed, item.id, k)
-            question = question_text(self.config.methods, item.instruction, item.input)
-            attempts.append(Attempt(item, k, method, question))
+        attempts = plan_round(self.config, pool, k)
         await self._evolve(attempts)
         if self.config.equality_check:
             await self._equality(attempts)
@@ -152,11 +177,21 @@ class Evolver:
         live = [a for a in attempts if a.alive]
         requests = [self._request(purpose, a, prompt_of(a)) for a in live]
         k = attempts[0].round if attempts else 0
-        results = await self.client.arun(requests, desc=f"round {k}/{self.config.rounds} {purpose}")
+        try:
+            results = await self.client.arun(requests, desc=f"round {k}/{self.config.rounds} {purpose}")
+        except BudgetExceeded as e:
+            raise BudgetExceeded(f"{e}\n{self._calls_after(purpose, k, len(attempts))}", e.unsent) from None
         for a, result in zip(live, results):
             a.results[purpose] = result
             if not result.ok:
                 a.fail(purpose, result)
+
+    def _calls_after(self, purpose: str, k: int, pool_size: int) -> str:
+        """How many calls the run has left after the batch of `purpose` in round `k` (at most)."""
+        order = purposes(self.config)
+        later = pool_size * (len(order) - order.index(purpose) - 1 + len(order) * (self.config.rounds - k))
+        return (f"After this batch, the run has up to {later} more call(s) (the rest of round {k} and the rounds "
+                f"after it); `evolcoder evolve --estimate` prices them.")
 
     def _request(self, purpose: str, attempt: Attempt, prompt: str) -> ChatRequest:
         messages = (("user", prompt),)

@@ -2,12 +2,14 @@
 
 from evolcoder.llm.client import LLMClient, make_provider
 from evolcoder.llm.config import LLMConfig
-from evolcoder.llm.errors import FatalError, LLMError, MissingCallsError, ProviderConfigError, RetryableError
+from evolcoder.llm.errors import (BatchAPIError, BudgetExceeded, FatalError, LLMError, MissingCallsError,
+                                  ProviderConfigError, RetryableError)
 from evolcoder.llm.ledger import Ledger
 from evolcoder.llm.types import ChatProvider, ChatRequest, ChatResult
 from evolcoder.llm.usage import UsageTotals
 
 __all__ = [
-    "ChatProvider", "ChatRequest", "ChatResult", "FatalError", "LLMClient", "LLMConfig", "LLMError",
-    "Ledger", "MissingCallsError", "ProviderConfigError", "RetryableError", "UsageTotals", "make_provider",
+    "BatchAPIError", "BudgetExceeded", "ChatProvider", "ChatRequest", "ChatResult", "FatalError", "LLMClient",
+    "LLMConfig", "LLMError", "Ledger", "MissingCallsError", "ProviderConfigError", "RetryableError", "UsageTotals",
+    "make_provider",
 ]

@@ -7,25 +7,36 @@ from typing import ClassVar, Literal
 
 from evolcoder.config import check
 
-# USD per 1,000 tokens (OpenAI's list prices for these models; edit for your contract).
+# USD per 1,000 tokens (OpenAI's list prices for these models; edit for your contract). The
+# Batch API charges half the list price: `batch_prompt` and `batch_completion`.
 DEFAULT_PRICES: dict[str, dict[str, float]] = {
-    "gpt-3.5-turbo": {"prompt": 0.0005, "completion": 0.0015},
-    "gpt-4": {"prompt": 0.03, "completion": 0.06},
+    "gpt-3.5-turbo": {"prompt": 0.0005, "completion": 0.0015, "batch_prompt": 0.00025, "batch_completion": 0.00075},
+    "gpt-4": {"prompt": 0.03, "completion": 0.06, "batch_prompt": 0.015, "batch_completion": 0.03},
 }
+OPENAI_URL = "https://api.openai.com/v1"
+PRICE_KEYS = {"prompt", "completion"}
+BATCH_PRICE_KEYS = {"batch_prompt", "batch_completion"}
+# The Batch API's limits per input file (OpenAI's documentation).
+BATCH_MAX_REQUESTS = 50_000
+BATCH_MAX_BYTES = 200_000_000
 
 
 @dataclass
 class LLMConfig:
     """Provider settings. `api_key_env: null` sends no key (local servers that take none).
 
-    The `RUNTIME` fields change how fast calls go, not their answers: params files set them
-    under `runtime.llm` (and `runtime.generate.server`), which no stage hashes.
+    The `RUNTIME` fields change how fast calls go or how much may be spent, not their answers:
+    params files set them under `runtime.llm` (and `runtime.generate.server`), which no stage
+    hashes. `max_cost_usd` is the most the calls may cost in all, answers from the ledger
+    included; the `batch_*` fields tune `provider: openai-batch` (poll interval, doubling up to
+    its maximum; requests and bytes per input file).
     """
 
     RUNTIME: ClassVar[tuple[str, ...]] = ("concurrency", "requests_per_minute", "tokens_per_minute", "max_retries",
-                                          "backoff_base_s", "backoff_max_s", "timeout_s")
+                                          "backoff_base_s", "backoff_max_s", "timeout_s", "max_cost_usd",
+                                          "batch_poll_s", "batch_poll_max_s", "batch_max_requests", "batch_max_bytes")
 
-    provider: Literal["openai", "dry-run", "replay"] = "dry-run"
+    provider: Literal["openai", "openai-batch", "dry-run", "replay"] = "dry-run"
     model: str = "gpt-3.5-turbo"
     base_url: str | None = None
     api_key_env: str | None = "OPENAI_API_KEY"
@@ -36,6 +47,11 @@ class LLMConfig:
     backoff_base_s: float = 1.0
     backoff_max_s: float = 60.0
     timeout_s: float = 120.0
+    max_cost_usd: float | None = None
+    batch_poll_s: float = 30.0
+    batch_poll_max_s: float = 600.0
+    batch_max_requests: int = BATCH_MAX_REQUESTS
+    batch_max_bytes: int = BATCH_MAX_BYTES
     temperature: float = 1.0
     top_p: float = 0.95
     max_tokens: int = 2048
@@ -57,6 +73,33 @@ class LLMConfig:
         check(self.max_tokens >= 1, "llm.max_tokens", f"must be at least 1, got {self.max_tokens}")
         check(not self.api_key_env or self.api_key_env.strip() == self.api_key_env, "llm.api_key_env",
               f"must be an environment variable name or null, got {self.api_key_env!r}")
+        self._check_prices()
+        self._check_budget_and_batches()
+
+    @property
+    def endpoint(self) -> str:
+        """The base URL calls go to: `base_url`, or OpenAI's API when it is null (explicit, so that
+        an OPENAI_BASE_URL in the environment cannot redirect the calls)."""
+        return self.base_url or OPENAI_URL
+
+    def _check_prices(self) -> None:
         for model, price in self.prices.items():
-            check(set(price) == {"prompt", "completion"}, f"llm.prices.{model}",
-                  f"needs exactly the keys prompt and completion (USD per 1k tokens), got {sorted(price)}")
+            check(set(price) in (PRICE_KEYS, PRICE_KEYS | BATCH_PRICE_KEYS), f"llm.prices.{model}",
+                  "needs the keys prompt and completion (USD per 1k tokens), and optionally both batch_prompt "
+                  f"and batch_completion (the Batch API's price), got {sorted(price)}")
+        if self.provider == "openai-batch" and self.model in self.prices:
+            check(BATCH_PRICE_KEYS <= set(self.prices[self.model]), f"llm.prices.{self.model}",
+                  "llm.provider is openai-batch: add batch_prompt and batch_completion (the Batch API's price "
+                  "per 1k tokens; OpenAI's is half the list price)")
+
+    def _check_budget_and_batches(self) -> None:
+        check(self.max_cost_usd is None or self.max_cost_usd > 0, "llm.max_cost_usd",
+              f"must be positive or null (no budget), got {self.max_cost_usd}")
+        check(self.max_cost_usd is None or self.model in self.prices, "llm.max_cost_usd",
+              f"needs the price of model {self.model} in llm.prices to count what the calls cost")
+        check(0 < self.batch_poll_s <= self.batch_poll_max_s, "llm.batch_poll_s",
+              f"must be positive and at most llm.batch_poll_max_s ({self.batch_poll_max_s}), got {self.batch_poll_s}")
+        check(1 <= self.batch_max_requests <= BATCH_MAX_REQUESTS, "llm.batch_max_requests",
+              f"must be between 1 and {BATCH_MAX_REQUESTS:,} (the Batch API's limit), got {self.batch_max_requests}")
+        check(1 <= self.batch_max_bytes <= BATCH_MAX_BYTES, "llm.batch_max_bytes",
+              f"must be between 1 and {BATCH_MAX_BYTES:,} (the Batch API's limit), got {self.batch_max_bytes}")

@@ -1,8 +1,10 @@
-"""Client-side rate limits: a token bucket per budget (requests per minute, tokens per minute)."""
+"""Client-side rate limits (a token bucket per limit: requests and tokens per minute) and the
+backoff between retries."""
 
 from __future__ import annotations
 
 import asyncio
+import random
 import time
 from collections.abc import Awaitable, Callable
 
@@ -39,3 +41,13 @@ class TokenBucket:
         now = self._clock()
         self._level = min(self.capacity, self._level + (now - self._updated) * self.rate)
         self._updated = now
+
+
+def backoff_delay(base_s: float, max_s: float, attempt: int, retry_after: float | None,
+                  jitter: random.Random) -> float:
+    """Seconds before retry number `attempt`: the server's Retry-After (capped at `max_s`) when
+    given, else exponential backoff from `base_s`, capped at `max_s`, with jitter (half to all of it)."""
+    if retry_after is not None:
+        return min(max(retry_after, 0.0), max_s)
+    backoff = min(max_s, base_s * 2 ** (attempt - 1))
+    return backoff / 2 + jitter.uniform(0, backoff / 2)

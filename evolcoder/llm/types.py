@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -41,6 +41,21 @@ class ChatRequest:
             "sample": int(self.sample),
         }
 
+    def record(self) -> dict[str, Any]:
+        """`key_fields()` and `meta`, as the ledger stores a request."""
+        return {**self.key_fields(), "meta": dict(self.meta)}
+
+    @classmethod
+    def from_record(cls, record: Mapping[str, Any]) -> ChatRequest:
+        """The request a `record()` was made from."""
+        return cls(messages=tuple((role, content) for role, content in record["messages"]), model=record["model"],
+                   temperature=record["temperature"], top_p=record["top_p"], max_tokens=record["max_tokens"],
+                   sample=record["sample"], meta=record.get("meta", {}))
+
+    def prompt_chars(self) -> int:
+        """Characters in all messages: the basis of prompt-size estimates before a call is made."""
+        return sum(len(content) for _, content in self.messages)
+
     def key(self) -> str:
         """sha256 hex of the canonical JSON of `key_fields()`."""
         canonical = json.dumps(self.key_fields(), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
@@ -54,7 +69,8 @@ class ChatRequest:
 
 @dataclass(frozen=True)
 class ChatResult:
-    """The answer to one request, or the error that remained after the retries."""
+    """The answer to one request, or the error that remained after the retries (`error_kind`
+    names its cause: `connection`, `timeout`, `http_<status>`, `batch_expired`, ...)."""
 
     key: str
     text: str | None
@@ -63,6 +79,7 @@ class ChatResult:
     completion_tokens: int = 0
     cost_usd: float = 0.0
     error: str | None = None
+    error_kind: str | None = None
     provider: str = ""
     cached: bool = False
     attempts: int = 1
@@ -73,7 +90,7 @@ class ChatResult:
 
 
 class ChatProvider(Protocol):
-    """Makes one attempt at one request.
+    """Makes one attempt at one request (a batch provider, see `BatchProvider`, answers a list).
 
     Raises `evolcoder.llm.errors.RetryableError` (the client retries, honouring `retry_after`),
     `FatalError` (this call fails and is recorded) or `ProviderConfigError` (the run stops).
@@ -85,3 +102,30 @@ class ChatProvider(Protocol):
     name: str
 
     async def complete(self, request: ChatRequest) -> ChatResult: ...
+
+
+class CallRun(Protocol):
+    """What the client offers a batch provider while it answers one batch of requests."""
+
+    async def record(self, request: ChatRequest, result: ChatResult) -> None:
+        """Take a request's final result: an answer is stored in the ledger before this returns."""
+
+    def reserve(self, requests: Sequence[ChatRequest]) -> tuple[int, float | None]:
+        """How many of `requests` (a prefix) `llm.max_cost_usd` lets go out now, and the hold on
+        the budget for them (None: nothing held); `release` the hold once their results are recorded."""
+
+    def release(self, held: float | None) -> None: ...
+
+    def status(self, text: str) -> None:
+        """Show a short status (e.g. the state of the batches waited on) beside the progress bar."""
+
+
+class BatchProvider(Protocol):
+    """Answers a whole list of requests at once (the Batch API), retrying as `llm.max_retries` says.
+
+    Every request it does not `record` a result for counts as not sent because of the budget.
+    """
+
+    name: str
+
+    async def answer_all(self, requests: Sequence[ChatRequest], run: CallRun) -> None: ...

@@ -1,20 +1,33 @@
-"""Token and cost totals over a run's results."""
+"""What calls cost: the price of the configured model, and token and cost totals over a run."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 
+from evolcoder.llm.config import LLMConfig
 from evolcoder.llm.types import ChatResult
 
 
-def call_cost(prices: Mapping[str, Mapping[str, float]], model: str, prompt_tokens: int,
-              completion_tokens: int) -> float:
-    """USD for one call at the per-1k-token `prices` of `model`; 0 for a model not in the table."""
-    price = prices.get(model)
-    if price is None:
-        return 0.0
-    return (prompt_tokens * price["prompt"] + completion_tokens * price["completion"]) / 1000
+@dataclass(frozen=True)
+class Pricing:
+    """USD per 1,000 prompt and completion tokens of `llm.model`, at the rate its provider is
+    charged: `llm.prices`' batch entries for `openai-batch`, its list prices otherwise; 0 for a
+    model the table does not list."""
+
+    prompt: float
+    completion: float
+
+    @classmethod
+    def of(cls, config: LLMConfig) -> Pricing:
+        price = config.prices.get(config.model)
+        if price is None:
+            return cls(0.0, 0.0)
+        if config.provider == "openai-batch":
+            return cls(price["batch_prompt"], price["batch_completion"])
+        return cls(price["prompt"], price["completion"])
+
+    def cost(self, prompt_tokens: float, completion_tokens: float) -> float:
+        return (prompt_tokens * self.prompt + completion_tokens * self.completion) / 1000
 
 
 @dataclass
