@@ -65,10 +65,10 @@ def all_records(workdir: Path) -> list[dict]:
 
 
 def run_in_process(workdir: Path, monkeypatch) -> dict:
-    """Run the stage's main in `workdir`; its metrics."""
+    """Run the stage's main in `workdir`; its counters (data/evol/stats.json)."""
     monkeypatch.chdir(workdir)
     stage.main()
-    return json.loads((workdir / PATHS.metrics).read_text())
+    return json.loads((workdir / PATHS.stats).read_text())
 
 
 def stage_error(workdir: Path, monkeypatch, capsys) -> str:

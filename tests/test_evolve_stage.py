@@ -18,7 +18,7 @@ from evolcoder.evol.eliminate import API_ERROR, REASONS
 def test_dry_run_stage_offline(tmp_path, monkeypatch):
     work = make_workdir(tmp_path / "a", 6, {"rounds": 3}, {"provider": "dry-run"})
     metrics = run_in_process(work, monkeypatch)
-    assert sorted(outputs(work)) == ["manifest.json", "round_1.jsonl", "round_2.jsonl", "round_3.jsonl"]
+    assert sorted(outputs(work)) == ["manifest.json", "round_1.jsonl", "round_2.jsonl", "round_3.jsonl", "stats.json"]
     records = all_records(work)
     assert len(records) == 18
     assert all(r["llm"]["provider"] == "dry-run" for r in records)
@@ -29,6 +29,9 @@ def test_dry_run_stage_offline(tmp_path, monkeypatch):
     assert metrics["round_1.attempted"] == 6 and metrics["round_3.kept"] == 6
     assert metrics["round_2.mean_instruction_words"] > metrics["round_1.mean_instruction_words"]
     assert {f"round_1.eliminated.{r}" for r in REASONS} <= set(metrics)
+    headline = json.loads((work / "metrics/evolve.json").read_text())
+    assert headline == {"provider": "dry-run", "kept_total": 18, "total.calls": metrics["total.calls"],
+                        "total.cost_usd": 0, "partial_rounds": 0, "on_failure": "fail"}
 
     again = make_workdir(tmp_path / "b", 6, {"rounds": 3}, {"provider": "dry-run"})
     run_in_process(again, monkeypatch)
@@ -42,7 +45,7 @@ def test_dry_run_stage_offline(tmp_path, monkeypatch):
 
     (work / "params.yaml").write_text(json.dumps({"evolve": {"rounds": 2}, "llm": {"provider": "dry-run"}}))
     run_in_process(work, monkeypatch)
-    assert sorted(outputs(work)) == ["manifest.json", "round_1.jsonl", "round_2.jsonl"]  # stale round 3 gone
+    assert sorted(outputs(work)) == ["manifest.json", "round_1.jsonl", "round_2.jsonl", "stats.json"]  # stale round 3 gone
 
 
 def test_stage_against_loopback_server_with_faults(tmp_path, monkeypatch):

@@ -31,7 +31,13 @@ class EvolvePaths:
     seed: Path = Path("data/seed/seed.jsonl")
     out_dir: Path = Path("data/evol")
     ledger: Path = Path("data/llm_cache")
-    metrics: Path = Path("metrics/evolve.json")
+    metrics: Path = Path("metrics/evolve.json")  # the headline `dvc exp show` compares
+    stats: Path = Path("data/evol/stats.json")  # every counter, per round and reason
+
+
+# What metrics/evolve.json holds; `on_failure` and `partial_rounds` say whether a round was kept
+# partial on purpose.
+HEADLINE = ("provider", "kept_total", "total.calls", "total.cost_usd", "partial_rounds", "on_failure")
 
 
 def load_configs(params: str | Path) -> tuple[EvolveConfig, LLMConfig]:
@@ -50,7 +56,8 @@ def run_evolve(params: str | Path, paths: EvolvePaths = EvolvePaths()) -> str:
     provider = data_provider(rounds, fallback=client.provider.name)
     write_rounds(paths.out_dir, rounds, provider, llm.model)
     metrics = evolve_metrics(rounds, provider, llm.model, config, len(pool))
-    write_json(paths.metrics, metrics)
+    write_json(paths.stats, metrics)
+    write_json(paths.metrics, {key: metrics[key] for key in HEADLINE})
     usage = client.usage
     warnings = [f"evolve: warning: round {r.round} is kept as a partial round (evolve.on_failure: keep): "
                 + "; ".join(r.breaches) for r in rounds if r.breaches]
