@@ -336,10 +336,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--retry-after", default="1", help="Retry-After value sent with 429")
     parser.add_argument("--hang", type=float, default=30.0, help="seconds a 'timeout' fault holds a request")
     parser.add_argument("--responder", default=None, help="module:function mapping a request body to the answer")
+    parser.add_argument("--model", action="append", default=[], help="a model name it serves (besides the defaults)")
     args = parser.parse_args(argv)
     settings = ServerSettings(latency_s=args.latency, fault_rate=args.fault_rate,
                               fault_kinds=tuple(args.fault_kinds.split(",")), seed=args.seed,
-                              retry_after=args.retry_after, hang_s=args.hang)
+                              retry_after=args.retry_after, hang_s=args.hang,
+                              models=(*ServerSettings.models, *args.model))
     responder = load_responder(args.responder) if args.responder else hash_responder
     server = LLMServer(settings, responder, port=args.port)
     print(server.url, flush=True)

@@ -80,4 +80,4 @@ def test_a_score_names_the_model_it_was_generated_from(clone, tiny_checkpoint):
     assert "models/checkpoint" not in deps
     report = (clone / "metrics/report.md").read_text()
     assert f"| `models/other` | `{deps['models/other']}` |" in report
-    assert "pass@1" in dvc(clone, "metrics", "diff", "HEAD")
+    assert "pass@1" in dvc(clone, "metrics", "diff", "HEAD", "--all")

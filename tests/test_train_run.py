@@ -199,7 +199,7 @@ def test_lora_saves_a_merged_plain_model_that_generates_and_evaluates(lora_one_r
     adapter = json.loads((out / "adapter/adapter_config.json").read_text())
     assert adapter["r"] == 4 and set(adapter["target_modules"]) == {"c_attn", "c_proj", "c_fc"}
 
-    from evolcoder.data.benchmarks import load_benchmark
+    from evolcoder.benchmarks import load_benchmark
     from evolcoder.evaluation.config import EvaluateConfig
     from evolcoder.evaluation.evaluate import evaluate
     from evolcoder.evaluation.samples import read_samples

@@ -11,7 +11,7 @@ import pytest
 from evolve_workdir import (PATHS, all_records, ledger_folder_keys, make_workdir, run_in_process, stage_error,
                             wrote_nothing, write_params)
 
-from evolcoder.data.benchmarks import load_benchmark
+from evolcoder.benchmarks import load_benchmark
 from evolcoder.gen.config import GenerateConfig
 from evolcoder.gen.runner import generate_benchmark
 from evolcoder.jsonl import read_jsonl
