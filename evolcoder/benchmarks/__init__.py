@@ -12,18 +12,20 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from evolcoder.benchmarks.base import Benchmark, BenchmarkSource, BenchmarkUnavailable, Column, Problem
+from evolcoder.benchmarks.base import Benchmark, BenchmarkSource, BenchmarkUnavailable, Column, Problem, Release
 from evolcoder.benchmarks.registry import all_benchmarks, get, names
 from evolcoder.config import coerce, read_yaml
 from evolcoder.errors import EvolcoderError
 
-__all__ = ["Benchmark", "BenchmarkSource", "BenchmarkUnavailable", "Column", "Problem", "all_benchmarks", "get",
-           "load_benchmark", "load_enabled_benchmark", "names", "spec_of"]
+__all__ = ["Benchmark", "BenchmarkSource", "BenchmarkUnavailable", "Column", "Problem", "Release", "all_benchmarks",
+           "get", "load_benchmark", "load_enabled_benchmark", "names", "spec_of"]
 
 
-def load_benchmark(name: str, path: str | None = None) -> list[Problem]:
-    """Problems of benchmark `name` from `path` (local JSONL) or its default public source."""
-    problems = get(name).load(path)
+def load_benchmark(name: str, path: str | None = None, version: str | None = None) -> list[Problem]:
+    """Problems of benchmark `name` from `path` (local JSONL or .jsonl.gz) or its default public
+    source; with `version`, that published version (a file given must have its tasks)."""
+    benchmark = get(name)
+    problems = benchmark.load(path) if version is None else benchmark.load_version(path, version)
     if not problems:
         raise BenchmarkUnavailable(f"{name}: {path or 'default source'} holds no problems")
     return problems
@@ -45,7 +47,7 @@ def load_enabled_benchmark(params: str | Path, name: str) -> list[Problem]:
     if name not in sources:
         raise EvolcoderError(f"benchmark {name!r} is not enabled in {params}'s benchmarks section "
                              f"(enabled: {', '.join(sources) or 'none'})")
-    return load_benchmark(name, sources[name].path)
+    return load_benchmark(name, sources[name].path, sources[name].version)
 
 
 def spec_of(problem: Problem) -> Benchmark:

