@@ -63,13 +63,15 @@ ATTACKS = {
         "    ('prlimit files', lambda: resource.prlimit(os.getppid(), resource.RLIMIT_NOFILE, (3, 3))),\n"
         "    ('prlimit memory', lambda: resource.prlimit(os.getppid(), resource.RLIMIT_AS, (1 << 20, 1 << 20))),\n"
         "    ('renice', lambda: os.setpriority(os.PRIO_PROCESS, os.getppid(), 19)),\n"
-        "    ('lock /tmp', lambda: os.chmod('/tmp', 0)),\n"
         "    ('lock cwd', lambda: os.chmod('.', 0)),\n"
         "]:\n"
         "    try:\n        action()\n        worked.append(name)\n    except OSError:\n        pass\n"
         "assert False, worked\n",
         needs=("own-uid",),
     ),
+    # A write outside: run only where the mount namespace contains it (the fallback path does
+    # not contain writes, and this one would lock the machine's /tmp).
+    "lock_tmp": Attack("import os\nos.chmod('/tmp', 0)\nassert False, 'chmod went through'\n", needs=("mountns",)),
     "os_exit": Attack("import os\nos._exit(0)\n"),
     "output_flood": Attack(
         "import os\nwhile True:\n    os.write(1, b'x' * 65536)\n    os.write(2, b'y' * 65536)\n"
@@ -199,6 +201,7 @@ def test_attack_is_contained(name, sandbox, server, world):
     )
     limits = Limits(wall_s=LIMITS.wall_s, memory_mb=LIMITS.memory_mb, max_procs=attack.max_procs)
     repo_before = (REPO / "pyproject.toml").read_bytes()
+    tmp_mode = os.stat("/tmp").st_mode
 
     (outcome,) = sandbox.run([Job(code, limits=limits)])
 
@@ -207,6 +210,7 @@ def test_attack_is_contained(name, sandbox, server, world):
     assert world["decoy_file"].read_text() == "keep"
     assert sorted(p.name for p in world["decoy"].iterdir()) == ["keep.txt"]
     assert world["tmp_file"].read_text() == "keep"
+    assert os.stat("/tmp").st_mode == tmp_mode, "the machine's /tmp changed mode"
     assert (REPO / "pyproject.toml").read_bytes() == repo_before
     assert _descendants(os.getpid()) <= _pool_pids(sandbox), "a sample's process outlived its job"
     assert not _processes_with_marker(), f"a process carrying {MARK} survived"

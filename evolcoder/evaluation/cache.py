@@ -70,6 +70,10 @@ class ResultsCache:
             self._db = sqlite3.connect(path, timeout=60)
             self._db.execute(_SCHEMA)
 
+    @property
+    def enabled(self) -> bool:
+        return self._db is not None
+
     def get(self, keys: list[str]) -> dict[str, Outcome]:
         if self._db is None or not keys:
             return {}

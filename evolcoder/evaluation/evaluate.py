@@ -1,6 +1,6 @@
 """Score samples of a benchmark: build each sample's jobs, run them in the sandbox, compute pass@k.
 
-A HumanEval or MBPP sample is one job, its test program; an EvalPlus sample is one job per
+A HumanEval or MBPP sample is one job, its program and the benchmark's tests; an EvalPlus sample is one job per
 input set (base, plus), each in a fresh process as EvalPlus runs them. Time limits are CPU
 time (see `EvaluateConfig`), so verdicts do not move with the machine's load. Outcomes come
 from the results cache where the same job ran before; the rest run in one `Sandbox` pool.
@@ -9,6 +9,7 @@ EvalPlus benchmarks first load (or compute) the expected outputs.
 
 from __future__ import annotations
 
+import sys
 from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
@@ -22,7 +23,7 @@ from evolcoder.evaluation.cache import ResultsCache, job_key
 from evolcoder.evaluation.config import EvaluateConfig
 from evolcoder.evaluation.oracles import COMPARE_CHECK, pack
 from evolcoder.evaluation.passk import pass_at_k
-from evolcoder.evaluation.programs import candidate_program, test_program
+from evolcoder.evaluation.programs import candidate_program, test_job
 from evolcoder.evaluation.references import INPUT_SETS, Reference, load_references, problem_inputs
 from evolcoder.evaluation.samples import Sample, check_coverage
 
@@ -75,18 +76,24 @@ def evaluate(
 def run_cached(jobs: list[Job], cache: ResultsCache, config: EvaluateConfig) -> tuple[list[Outcome], str]:
     """Outcomes of `jobs` in order, cached ones looked up, the others run in a sandbox and
     stored; and the sandbox's isolation level ('none: all outcomes cached' if none ran)."""
+    if not cache.enabled:
+        return _run(jobs, config)
     keys = [job_key(j) for j in jobs]
     known = cache.get(sorted(set(keys)))
     todo = {k: j for k, j in zip(keys, jobs) if k not in known}
     if known:
-        tqdm.write(f"{len(jobs) - sum(k in todo for k in keys)} of {len(jobs)} outcome(s) from the cache")
+        tqdm.write(f"{len(jobs) - sum(k in todo for k in keys)} of {len(jobs)} outcome(s) from the cache", file=sys.stderr)
     if not todo:
         return [known[k] for k in keys], "none: all outcomes cached"
-    with Sandbox(workers=config.n_workers, limits=config.limits(config.timeout_s)) as sandbox:
-        fresh = dict(zip(todo, sandbox.run(list(todo.values()), progress=True)))
-        isolation = sandbox.isolation
+    outcomes, isolation = _run(list(todo.values()), config)
+    fresh = dict(zip(todo, outcomes))
     cache.put(list(fresh.items()))
     return [known.get(k) or fresh[k] for k in keys], isolation
+
+
+def _run(jobs: list[Job], config: EvaluateConfig) -> tuple[list[Outcome], str]:
+    with Sandbox(workers=config.n_workers, limits=config.limits(config.timeout_s)) as sandbox:
+        return sandbox.run(jobs, progress=True), sandbox.isolation
 
 
 def score(rows: list[dict[str, Any]], ks: list[int]) -> dict[str, Any]:
@@ -154,7 +161,8 @@ def _expected(ref: Reference, name: str) -> dict[str, Any]:
 
 def _jobs(problem: Problem, code: str, plans: dict[str, list[_SetPlan]], config: EvaluateConfig) -> list[Job]:
     if not spec_of(problem).compares_outputs:
-        return [Job(code=test_program(problem, code), limits=config.limits(config.timeout_s))]
+        program, test = test_job(problem, code)
+        return [Job(code=program, test=test, limits=config.limits(config.timeout_s))]
     return [Job(code=code, check=COMPARE_CHECK, check_args=plan.check_args, limits=plan.limits)
             for plan in plans[problem.task_id]]
 

@@ -39,7 +39,7 @@ from evolcoder.jsonl import atomic_open, write_json
 from evolcoder.evaluation.oracles import quiet, time_limit
 
 INPUT_SETS = ("base", "plus")
-FORMAT_VERSION = 2  # 2: reference times are CPU seconds
+FORMAT_VERSION = 2  # 2: reference times are CPU seconds; keyed by the reference program
 
 
 class ReferenceOutputsError(EvolcoderError):
@@ -69,8 +69,8 @@ def read_output(f: Any, offset: int, size: int) -> Any:
 def problem_digest(problem: Problem) -> str:
     """A hash of the fields that decide a problem's expected outputs."""
     fields = [
-        FORMAT_VERSION, problem.benchmark, problem.task_id, problem.entry_point, problem.prompt,
-        problem.canonical_solution, problem.base_inputs, problem.plus_inputs,
+        FORMAT_VERSION, problem.benchmark, problem.task_id, problem.entry_point, problem.reference,
+        problem.base_inputs, problem.plus_inputs,
     ]
     return hashlib.sha256(json.dumps(fields, sort_keys=True).encode("utf-8")).hexdigest()
 
@@ -88,7 +88,7 @@ def load_references(
     todo = [p for p in problems if not (folder / f"{problem_digest(p)}.json").is_file()]
     if todo:
         folder.mkdir(parents=True, exist_ok=True)
-        tqdm.write(f"computing expected outputs of {len(todo)} problem(s), cached in {folder}")
+        tqdm.write(f"computing expected outputs of {len(todo)} problem(s), cached in {folder}", file=sys.stderr)
         errors = _compute_with_sandbox_hash_seed(todo, folder, workers, timeout_s)
         if errors:
             raise ReferenceOutputsError(

@@ -78,14 +78,13 @@ class _Worker:
         )
         os.close(requests_r)
         os.close(answers_w)
-        hello = self._first_frame()
-        self.isolation: str = hello["isolation"]
-        self.refused: dict[str, str] = hello["refused"]
-        self.cgroup = hello["cgroup"]
+        self.isolation = ""
+        self.refused: dict[str, str] = {}
         self.queue: deque[tuple[int, float]] = deque()  # (index, wall_s) of the jobs sent, oldest first
         self.deadline = 0.0  # when the oldest job's answer is overdue
 
-    def _first_frame(self) -> dict:
+    def wait_ready(self) -> _Worker:
+        """Wait for the job loop's first frame, which says what isolation the kernel allowed."""
         ready, _, _ = select.select([self.answers], [], [], _START_TIMEOUT_S)
         frame = recv_frame(self.answers) if ready else None
         if frame is None:
@@ -94,7 +93,9 @@ class _Worker:
                 f"sandbox worker (pid {self.process.pid}) did not start: exit status "
                 f"{self.process.returncode}; its error output is above"
             )
-        return json.loads(frame)
+        hello = json.loads(frame)
+        self.isolation, self.refused, self.cgroup = hello["isolation"], hello["refused"], hello["cgroup"]
+        return self
 
     def can_take(self, frame: bytes) -> bool:
         return not self.queue or (len(self.queue) < _QUEUED_JOBS and len(frame) <= _QUEUED_FRAME_BYTES)
@@ -156,9 +157,11 @@ class Sandbox:
         if count < 1:
             raise ValueError(f"workers must be >= 1, got {count}")
         self._workers: list[_Worker] = []
-        try:
+        try:  # all start at once; then each says it is ready
             for _ in range(count):
                 self._workers.append(_Worker(limits, namespaces))
+            for worker in self._workers:
+                worker.wait_ready()
         except BaseException:
             self.close()
             raise
@@ -257,7 +260,7 @@ class Sandbox:
         """Swap a dead or killed worker for a fresh one."""
         selector.unregister(worker.answers)
         worker.stop(kill=True)
-        new = _Worker(self.limits, self._namespaces)
+        new = _Worker(self.limits, self._namespaces).wait_ready()
         self._workers[self._workers.index(worker)] = new
         selector.register(new.answers, selectors.EVENT_READ, new)
 
