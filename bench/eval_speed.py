@@ -114,8 +114,8 @@ def bench_mbppplus(workdir: Path, workers: int, n_tasks: int, repeat: int) -> No
     write_jsonl(path, samples)
     runs = iter(range(2 * repeat))
 
-    def theirs():  # one chunk: EvalPlus as users run it, on a file of n_tasks tasks
-        return evalplus_evaluate("mbpp", rows, samples, workdir / f"evalplus-{next(runs)}", workers, chunk=len(rows))
+    def theirs():
+        return evalplus_evaluate("mbpp", rows, samples, workdir / f"evalplus-{next(runs)}", workers)
 
     def ours():  # cold: a fresh cache folder each run
         config = EvaluateConfig(workers=workers, cache=False, cache_dir=str(workdir / f"ours-cache-{next(runs)}"))

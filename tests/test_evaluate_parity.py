@@ -5,10 +5,16 @@ by our engine and by EvalPlus 0.3.1's own `python -m evalplus.evaluate`. Base an
 must be equal, with no tolerance, and where both fail a set, so must the input that failed
 first; a mismatch names the task, the variant and both verdicts.
 
-EvalPlus runs with roomy time limits (--min-time-limit 20, --gt-time-limit-factor 40): its
-limits are wall clock, so on a busy machine it fails slow canonical solutions (Mbpp/84 did,
-here), which would make this test measure the load rather than the verdicts. Ours keep
-EvalPlus's defaults (1 s, 4x), in CPU time, and must not time out any of these programs.
+EvalPlus runs with roomy time limits (--min-time-limit 20, --gt-time-limit-factor 40, and
+EVALPLUS_TIMEOUT_PER_TASK 3600 s per input set instead of 60): its limits are wall clock, so on
+a busy machine it fails slow canonical solutions (Mbpp/84's on one input, Mbpp/599's, 25 s of
+CPU time, on its 60 s set cap, here), which would make this test measure the load rather than
+the verdicts. Ours keep EvalPlus's defaults (1 s, 4x, 60 s), in CPU time, and must not time out
+any of these programs.
+Tasks with huge expected outputs (over 16 MB: Mbpp/255's are 360 MB) run apart, one sample at
+a time, with a 16 GB memory limit: EvalPlus holds every expected output of a set in the
+sample's process, which alone takes Mbpp/255's canonical solution past its 4 GB limit there,
+and forks that process per sample and set. Ours read them one at a time within 4 GB.
 
 The 378 tasks of MBPP+ v0.2.0 are all among the 399, with the same canonical solution, inputs
 and tolerance (only prompts changed): their programs, inputs and expected outputs are the
@@ -33,6 +39,8 @@ from peers import evalplus_evaluate
 from variants import variants
 
 EVALPLUS_LIMITS = ("--min-time-limit", "20", "--gt-time-limit-factor", "40")
+ROOMY_SETS = {"EVALPLUS_TIMEOUT_PER_TASK": "3600"}
+ROOMY_MEMORY = {"EVALPLUS_MAX_MEMORY_BYTES": str(16 << 30)}
 SCORING_FIELDS = ("task_id", "entry_point", "canonical_solution", "base_input", "plus_input", "atol")
 
 
@@ -73,13 +81,15 @@ def test_every_task_scores_as_in_evalplus(benchmark, dataset, files, tmp_path, c
     config = EvaluateConfig(workers=2, cache=False, cache_dir=str(cache_dir))
     ours = evaluate(problems, samples, config).rows
 
-    # Tasks with huge expected outputs get an EvalPlus run of their own (see evalplus_evaluate).
     references = load_references(problems, config.cache_path, config.n_workers, config.reference_timeout_s)
     huge = {t for t, ref in references.items() if sum(size for sets in ref.offsets.values() for _, size in sets)
             > INLINE_OUTPUT_BYTES}
-    chunks = [[r for r in rows if r["task_id"] not in huge], [r for r in rows if r["task_id"] in huge]]
     their_rows = [{"task_id": task_id, "solution": code} for task_id, _, _, code in programs]
-    theirs = evalplus_evaluate(dataset, [c for c in chunks if c], their_rows, tmp_path / "evalplus", 2, EVALPLUS_LIMITS)
+    theirs = evalplus_evaluate(dataset, [r for r in rows if r["task_id"] not in huge], their_rows,
+                               tmp_path / "evalplus", 2, EVALPLUS_LIMITS, ROOMY_SETS)
+    if huge:
+        theirs |= evalplus_evaluate(dataset, [r for r in rows if r["task_id"] in huge], their_rows,
+                                    tmp_path / "evalplus-huge", 1, EVALPLUS_LIMITS, ROOMY_SETS | ROOMY_MEMORY)
 
     mismatches = []
     for (task_id, i, variant, _), mine in zip(programs, ours):

@@ -13,10 +13,12 @@ Verdict = Literal["passed", "failed", "timeout", "error"]
 class Limits:
     """Resource limits of one sample's process tree.
 
-    Time is judged on CPU time, which the machine's load does not change: the job times out
-    when the CPU time of all its processes and threads reaches `cpu_s` (measured while it
-    runs and once more after it ends, so a sample over the budget never passes). `wall_s`
-    is the backstop for samples that sleep or block without using the CPU.
+    The job times out when the CPU time of all its processes and threads reaches `cpu_s`
+    (measured while it runs and once more after it ends, so a sample over the budget never
+    passes), or when `wall_s` of wall clock have passed. Set `cpu_s` and a roomier `wall_s`
+    for verdicts that the machine's load does not change (`wall_s` then only stops samples
+    that sleep or block); left at None, the budget is ceil(wall_s) + 1 and the wall clock
+    decides.
     """
 
     wall_s: float = 10.0  # wall clock of the whole job; its processes are SIGKILLed after it

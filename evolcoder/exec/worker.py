@@ -139,15 +139,19 @@ def run_job(
     nonce = os.urandom(16)
     (out_r, out_w), (err_r, err_w), (ver_r, ver_w) = os.pipe(), os.pipe(), os.pipe()
     confine.set_process_budget(conf, limits.max_procs)
+    # Made before the fork: while the child lives, each page the loop writes is copied.
+    caps = {out_r: limits.output_bytes, err_r: limits.output_bytes, ver_r: _VERDICT_CAP}
+    buffers = {fd: bytearray() for fd in caps}
+    poller = select.poll()
+    for fd in caps:
+        poller.register(fd, select.POLLIN)
     start = time.monotonic()
     pid = os.fork()
     if pid == 0:
         run_sample(job, test, check_fn, rlimits, conf, (out_w, err_w, ver_w), nonce)
     for fd in (out_w, err_w, ver_w):
         os.close(fd)
-    caps = {out_r: limits.output_bytes, err_r: limits.output_bytes, ver_r: _VERDICT_CAP}
-    buffers = {fd: bytearray() for fd in caps}
-    status, cpu_s, ran_out = _supervise(pid, start, limits, caps, buffers)
+    status, cpu_s, ran_out = _supervise(pid, start, limits, poller, caps, buffers)
     duration = time.monotonic() - start
     cpu_s += _kill_leftovers(conf, pid)
     _drain(caps, buffers)
@@ -165,9 +169,9 @@ def _private_dir(conf: Confinement) -> str:
 
 
 def _supervise(
-    pid: int, start: float, limits: Limits, caps: dict[int, int], buffers: dict[int, bytearray]
+    pid: int, start: float, limits: Limits, poller: select.poll, caps: dict[int, int], buffers: dict[int, bytearray]
 ) -> tuple[int | None, float, str | None]:
-    """Collect output until the child exits or a limit runs out.
+    """Collect output (the pipes `poller` watches) until the child exits or a limit runs out.
 
     Returns the child's wait status and CPU seconds (with the children it reaped), or
     (None, 0.0, "cpu" | "wall") when its process tree used its CPU budget or the wall clock
@@ -180,10 +184,7 @@ def _supervise(
     wall_end = start + limits.wall_s
     check_at = start + budget / parallel
     pidfd = os.pidfd_open(pid)
-    poller = select.poll()
     poller.register(pidfd, select.POLLIN)
-    for fd in caps:
-        poller.register(fd, select.POLLIN)
     try:
         while (now := time.monotonic()) < wall_end:
             if now >= check_at:
