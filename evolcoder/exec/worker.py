@@ -31,7 +31,7 @@ from types import CodeType
 from typing import Any
 
 from evolcoder.exec import confine
-from evolcoder.exec.child import describe, run_sample
+from evolcoder.exec.child import compile_sample, describe, run_sample
 from evolcoder.exec.confine import Confinement, SampleLimits
 from evolcoder.exec.protocol import recv_frame, send_frame
 from evolcoder.exec.types import Job, Limits
@@ -47,6 +47,11 @@ _PRELOADED = (
     "operator", "random", "re", "string", "typing",
 )
 _PRIVATE_DIR_NAME = "sample"
+# Samples up to this size are compiled by the job loop before the fork (compiling runs no
+# sample code): the child then skips the compiler's memory, and a sample that does not
+# compile fails without a process. Larger ones, whose compile could stall the loop, compile
+# in the child, under its limits.
+_COMPILED_IN_LOOP_CHARS = 1 << 20
 _MIN_CHECK_S = 0.01  # the process tree's CPU time is read at most this often
 _CPUS = len(os.sched_getaffinity(0))  # how many CPUs a sample's threads can use at once
 _CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -85,16 +90,23 @@ def serve(requests: int, answers: int, conf: Confinement) -> None:
     gc.freeze()  # children's garbage collections then leave our pages shared
     while (frame := recv_frame(requests)) is not None:
         job, limits = pickle.loads(frame)
-        try:
-            check_fn = trusted.check(job.check) if job.check else None
-            test = trusted.test(job.test) if job.test else None
-        except (ImportError, AttributeError) as exc:
-            outcome = {"verdict": "error", "detail": f"cannot import check {job.check!r}: {exc}"}
-        except (SyntaxError, ValueError) as exc:
-            outcome = {"verdict": "error", "detail": f"the trusted test does not compile: {describe(exc)}"}
-        else:
-            outcome = run_job(job, test, check_fn, limits, trusted.rlimits(limits), conf)
-        send_frame(answers, json.dumps(outcome).encode())
+        send_frame(answers, json.dumps(answer(job, limits, trusted, conf)).encode())
+
+
+def answer(job: Job, limits: Limits, trusted: _Trusted, conf: Confinement) -> dict:
+    """The Outcome's fields for one job."""
+    try:
+        check_fn = trusted.check(job.check) if job.check else None
+        test = trusted.test(job.test) if job.test else None
+    except (ImportError, AttributeError) as exc:
+        return {"verdict": "error", "detail": f"cannot import check {job.check!r}: {exc}"}
+    except (SyntaxError, ValueError) as exc:
+        return {"verdict": "error", "detail": f"the trusted test does not compile: {describe(exc)}"}
+    try:
+        sample = compile_sample(job.code) if len(job.code) <= _COMPILED_IN_LOOP_CHARS else None
+    except Exception as exc:  # nothing to run: it fails as it would in a child
+        return {"verdict": "failed", "detail": describe(exc)}
+    return run_job(job, sample, test, check_fn, limits, trusted.rlimits(limits), conf)
 
 
 class _Trusted:
@@ -126,6 +138,7 @@ class _Trusted:
 
 def run_job(
     job: Job,
+    sample: CodeType | None,
     test: CodeType | None,
     check_fn: Callable[..., Any] | None,
     limits: Limits,
@@ -148,7 +161,7 @@ def run_job(
     start = time.monotonic()
     pid = os.fork()
     if pid == 0:
-        run_sample(job, test, check_fn, rlimits, conf, (out_w, err_w, ver_w), nonce)
+        run_sample(job, sample, test, check_fn, rlimits, conf, (out_w, err_w, ver_w), nonce)
     for fd in (out_w, err_w, ver_w):
         os.close(fd)
     status, cpu_s, ran_out = _supervise(pid, start, limits, poller, caps, buffers)
