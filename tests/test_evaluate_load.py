@@ -100,9 +100,17 @@ def test_verdicts_are_the_same_idle_and_beside_two_busy_loops_per_core(cache_dir
     heplus_problems = load_benchmark("humanevalplus", str(shared_file("HumanEvalPlus-v0.1.10.jsonl.gz")))[:HEPLUS_TASKS]
     heplus = humanevalplus_samples(heplus_problems)
 
+    start = time.perf_counter()
     idle = verdicts(cache_dir, "idle", humaneval, heplus_problems, heplus)
+    seconds = [time.perf_counter() - start]
     with busy_loops(per_core=2):
-        loaded = [verdicts(cache_dir, f"loaded-{i}", humaneval, heplus_problems, heplus) for i in range(2)]
+        loaded = []
+        for i in range(2):
+            start = time.perf_counter()
+            loaded.append(verdicts(cache_dir, f"loaded-{i}", humaneval, heplus_problems, heplus))
+            seconds.append(time.perf_counter() - start)
+    print(f"\n{len(humaneval)} HumanEval and {len(heplus)} HumanEval+ samples; wall clock of the runs "
+          f"(idle, loaded, loaded): {', '.join(f'{s:.0f} s' for s in seconds)}")
 
     for run in loaded:
         changed = [(a, b) for a, b in zip(idle["humaneval"], run["humaneval"]) if a != b]
