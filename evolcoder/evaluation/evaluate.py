@@ -1,10 +1,10 @@
 """Score samples of a benchmark: build each sample's jobs, run them in the sandbox, compute pass@k.
 
-A HumanEval or MBPP sample is one job, its program and the benchmark's tests; an EvalPlus sample is one job per
-input set (base, plus), each in a fresh process as EvalPlus runs them. Time limits are CPU
-time (see `EvaluateConfig`), so verdicts do not move with the machine's load. Outcomes come
-from the results cache where the same job ran before; the rest run in one `Sandbox` pool.
-EvalPlus benchmarks first load (or compute) the expected outputs.
+A HumanEval or MBPP sample is one job, its program and the benchmark's tests; an EvalPlus
+sample is one job per input set (base, plus), each in a fresh process as EvalPlus runs them.
+Time limits are CPU time (see `EvaluateConfig`), so verdicts do not move with the machine's
+load. Outcomes come from the results cache where the same job ran before; the rest run in
+one `Sandbox` pool. EvalPlus benchmarks first load (or compute) the expected outputs.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from evolcoder.evaluation.references import INPUT_SETS, Reference, load_referenc
 from evolcoder.evaluation.samples import Sample, check_coverage
 
 # Expected outputs of an input set up to this size travel with each job; larger ones are
-# read by the sample's check from the reference file (MBPP+ has one task of 1 GB).
+# read by the sample's check from the reference file (Mbpp/255's come to 360 MB).
 INLINE_OUTPUT_BYTES = 16 << 20
 
 
