@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import tempfile
@@ -18,10 +19,14 @@ class InputError(EvolcoderError, ValueError):
 
 
 def iter_jsonl(path: str | Path) -> Iterator[tuple[int, Any]]:
-    """Yield (line number, value) for each non-blank line; raise InputError on bad JSON or UTF-8."""
-    with open(path, "rb") as f:
-        for lineno, raw in enumerate(f, start=1):
-            yield lineno, parse_line(raw, path, lineno)
+    """Yield (line number, value) for each non-blank line of a JSONL file, gzipped when its name
+    ends in .gz; raise InputError on bad JSON, UTF-8 or gzip data."""
+    with (gzip.open(path, "rb") if str(path).endswith(".gz") else open(path, "rb")) as f:
+        try:
+            for lineno, raw in enumerate(f, start=1):
+                yield lineno, parse_line(raw, path, lineno)
+        except (gzip.BadGzipFile, EOFError) as e:
+            raise InputError(f"{path}: not a complete gzip file: {e}") from e
 
 
 def parse_line(raw: bytes, path: str | Path, lineno: int) -> Any:

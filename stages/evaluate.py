@@ -9,7 +9,7 @@ from evolcoder.config import load_section
 from evolcoder.benchmarks import load_enabled_benchmark
 from evolcoder.evaluation.config import EvaluateConfig
 from evolcoder.evaluation.evaluate import check_references, evaluate
-from evolcoder.evaluation.output import format_table, write_evaluation
+from evolcoder.evaluation.output import format_summary, write_evaluation
 from evolcoder.evaluation.samples import read_samples
 from stages import PARAMS_FILE, stage_argument, run_stage
 
@@ -24,7 +24,7 @@ def main() -> None:
     samples = read_samples(f"data/generations/{benchmark}.jsonl", benchmark)
     evaluation = evaluate(problems, samples, config)
     write_evaluation(evaluation, f"data/eval/{benchmark}.jsonl", f"metrics/{benchmark}.json")
-    print(format_table(benchmark, evaluation.metrics))
+    print(format_summary(benchmark, evaluation.metrics))
     print(f"evaluate@{benchmark}: sandbox isolation {evaluation.isolation}")
 
 

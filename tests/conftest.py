@@ -34,6 +34,18 @@ def shared_file(name: str) -> Path:
 
 
 @pytest.fixture
+def cache_dir():
+    """A scratch folder outside /tmp (under $HOME), removed afterwards: the sandbox gives samples a
+    private /tmp, so expected outputs that a sample's check reads from a file must live elsewhere."""
+    import shutil
+    import tempfile
+
+    path = Path(tempfile.mkdtemp(prefix="evolcoder-test-", dir=Path.home()))
+    yield path
+    shutil.rmtree(path)
+
+
+@pytest.fixture
 def llm_server():
     """A loopback OpenAI-compatible server (tests/llm_server.py) on a thread of this process;
     its `settings` can be changed between calls (latency, fault rate and kinds, Retry-After)."""

@@ -8,6 +8,7 @@ import pytest
 
 from conftest import REPO_ROOT, shared_file
 from evolcoder.benchmarks import BenchmarkUnavailable, get, load_benchmark, load_enabled_benchmark, names
+from evolcoder.download import DownloadError
 from evolcoder.errors import EvolcoderError
 from evolcoder.jsonl import InputError, write_jsonl
 
@@ -127,3 +128,37 @@ def test_every_canonical_program_passes_its_own_test_program(shared_data, name, 
     path = None if name == "humaneval" else str(shared_file("mbpp.jsonl"))
     problems = load_benchmark(name, path)[:20]
     check_references(problems, EvaluateConfig(workers=2, cache=False, cache_dir=str(tmp_path)))
+
+
+def test_evalplus_versions_from_their_gzip_files_and_a_file_that_is_not_its_version(shared_data):
+    assert len(load_benchmark("humanevalplus", str(shared_file("HumanEvalPlus-v0.1.10.jsonl.gz")), "v0.1.10")) == 164
+    v020 = load_benchmark("mbppplus", str(shared_file("MbppPlus-v0.2.0.jsonl.gz")), "v0.2.0")
+    old = load_benchmark("mbppplus", str(shared_file("mbppplus_399.jsonl")), "399")
+    assert len(v020) == 378 and len(old) == 399 and {p.task_id for p in v020} < {p.task_id for p in old}
+    with pytest.raises(BenchmarkUnavailable, match=r"399 tasks, but mbppplus v0\.2\.0 has 378"):
+        load_benchmark("mbppplus", str(shared_file("mbppplus_399.jsonl")), "v0.2.0")
+    with pytest.raises(BenchmarkUnavailable, match=r"mbppplus has no version 'v9' \(known: v0\.2\.0, 399\)"):
+        load_benchmark("mbppplus", None, "v9")
+    with pytest.raises(BenchmarkUnavailable, match="humaneval has no version 'v1'"):
+        load_benchmark("humaneval", None, "v1")
+
+
+def test_a_version_unreachable_names_its_download_and_what_to_pass_instead(monkeypatch):
+    import urllib.request
+
+    def offline(*args, **kwargs):
+        raise OSError("Name or service not known")
+
+    monkeypatch.setattr(urllib.request, "urlopen", offline)
+    with pytest.raises(DownloadError, match=r"could not download https://github.com/evalplus/mbppplus_release/"
+                                            r"releases/download/v0.1.0/MbppPlus.jsonl.gz: .*local copy"):
+        load_benchmark("mbppplus", None, "399")
+
+
+def test_a_truncated_gzip_file_is_an_error_naming_it(tmp_path):
+    import gzip
+
+    path = tmp_path / "mbppplus.jsonl.gz"
+    path.write_bytes(gzip.compress(shared_file("mbppplus_399.jsonl").read_bytes())[:5000])
+    with pytest.raises(InputError, match=r"mbppplus\.jsonl\.gz: not a complete gzip file"):
+        load_benchmark("mbppplus", str(path))

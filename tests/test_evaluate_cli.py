@@ -60,8 +60,8 @@ def test_cli_scores_completions_solutions_and_responses(tmp_path, cache_env, cap
     assert rows[4]["code"] == p2.prompt + (p2.prompt + p2.canonical_solution).strip()
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics == {"pass@1": pytest.approx(0.5), "n_tasks": 3, "n_samples": 6}
-    table = capsys.readouterr().out
-    assert "pass@1" in table and "50.0" in table
+    summary = capsys.readouterr().out
+    assert summary.startswith("humaneval: 3 tasks, 6 samples\npass@1:\t0.500\n")
 
 
 def test_unknown_and_missing_tasks_are_errors_naming_them(tmp_path, cache_env, capsys):
@@ -166,3 +166,40 @@ def test_cache_key_covers_code_limits_and_harness(monkeypatch):
     monkeypatch.setattr(cache, "harness_digest", lambda: "another sandbox")
     keys.add(cache.job_key(job))
     assert len(keys) == 4
+
+
+def test_cli_reads_gzip_files_takes_a_version_and_k_and_prints_evalplus_summary(tmp_path, cache_env, capsys):
+    import gzip
+
+    problems = shared_file("HumanEvalPlus-v0.1.10.jsonl.gz")
+    p0, p1 = HUMANEVAL["HumanEval/0"], HUMANEVAL["HumanEval/1"]
+    samples = tmp_path / "samples.jsonl.gz"
+    with gzip.open(samples, "wt") as f:
+        for row in [{"task_id": "HumanEval/0", "completion": p0.canonical_solution},
+                    {"task_id": "HumanEval/0", "completion": "    return len(numbers) > 1\n"},
+                    {"task_id": "HumanEval/1", "completion": p1.canonical_solution},
+                    {"task_id": "HumanEval/1", "completion": p1.canonical_solution}]:
+            f.write(json.dumps(row) + "\n")
+    out = tmp_path / "out"
+    status = main(["evaluate", "--benchmark", "humanevalplus", "--problems", str(problems), "--version", "v0.1.10",
+                   "--samples", str(samples), "--k", "1,2,10", "--allow-partial", "--workers", "2", "--out", str(out)])
+    assert status == 0
+    summary = capsys.readouterr().out.splitlines()
+    assert summary[:6] == [f"humanevalplus: 2 tasks, 4 samples (v0.1.10, {problems})", "humaneval (base tests)",
+                           "pass@1:\t0.750", "pass@2:\t1.000", "humaneval+ (base + extra tests)", "pass@1:\t0.750"]
+    rows = read_jsonl(out / "results.jsonl")
+    assert [(r["base_status"], r["plus_status"]) for r in rows][:2] == [("pass", "pass"), ("fail", "fail")]
+    first_failing = rows[1]["base_fail_tests"]  # the first base input it gets wrong, as EvalPlus reports it
+    assert len(first_failing) == 1 and rows[1]["detail"].startswith("base input ")
+    assert json.loads((out / "metrics.json").read_text())["plus_pass@2"] == 1.0
+
+
+def test_cli_names_a_version_its_file_is_not_and_a_bad_k(tmp_path, cache_env, capsys):
+    argv = ["evaluate", "--benchmark", "mbppplus", "--problems", str(shared_file("mbppplus_399.jsonl")),
+            "--samples", str(_samples(tmp_path / "s.jsonl", [{"task_id": 2, "solution": "x = 1"}])),
+            "--out", str(tmp_path / "out")]
+    assert main([*argv, "--version", "v0.2.0"]) == 2
+    assert "399 tasks, but mbppplus v0.2.0 has 378" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main([*argv, "--k", "1,ten"])
+    assert "'1,ten' is not a comma-separated list of integers" in capsys.readouterr().err

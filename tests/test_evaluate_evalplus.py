@@ -1,4 +1,5 @@
-"""EvalPlus semantics: output comparison rules, base and plus scores, parity with EvalPlus."""
+"""EvalPlus semantics: output comparison rules, CPU-time limits per input and per set, base and
+plus scores with EvalPlus's statuses and first failing input (parity on every task: test_evaluate_parity)."""
 
 from __future__ import annotations
 
@@ -6,26 +7,21 @@ import json
 import pickle
 
 import pytest
-from conftest import shared_file
 
 from evolcoder.benchmarks import load_benchmark
 from evolcoder.evaluation.config import EvaluateConfig
 from evolcoder.evaluation.evaluate import evaluate
 from evolcoder.evaluation.oracles import compare_outputs, pack
-from evolcoder.evaluation.references import problem_inputs
 from evolcoder.evaluation.samples import Sample
 
-# MBPP+ tasks whose canonical solutions take seconds: left out of the parity subset.
-SLOW_MBPP = {"Mbpp/84", "Mbpp/123", "Mbpp/255", "Mbpp/271", "Mbpp/300", "Mbpp/389", "Mbpp/392",
-             "Mbpp/583", "Mbpp/589", "Mbpp/592", "Mbpp/599", "Mbpp/603", "Mbpp/630"}
 
 
-def _compare(code, entry_point, inputs, expected, dataset="mbpp", atol=0.0, limit=1.0):
+def _compare(code, entry_point, inputs, expected, dataset="mbpp", atol=0.0, limit=1.0, wall_factor=10.0):
     namespace: dict = {}
     exec(code, namespace)
-    case = {"inputs": inputs, "expected": expected, "time_limits": [limit] * len(inputs), "set_limit": 2 * limit}
-    spec = {"dataset": dataset, "entry_point": entry_point, "atol": atol, "sets": {"base": case}}
-    return compare_outputs(namespace, pack(spec))["base"]
+    case = {"dataset": dataset, "entry_point": entry_point, "atol": atol, "inputs": inputs, "expected": expected,
+            "time_limits": [limit] * len(inputs), "wall_factor": wall_factor}
+    return compare_outputs(namespace, pack(case))
 
 
 def test_exact_match_and_the_first_failing_input():
@@ -50,17 +46,21 @@ def test_special_oracles():
     assert _compare(zero, "find_zero", [[[-1, 2]]], [0.0], dataset="humaneval", atol=1e-6)["status"] == "pass"
 
 
-def test_missing_function_exception_and_timeout_fail():
-    assert "no function 'f'" in _compare("g = 1", "f", [[1]], [1])["error"]
-    assert "ZeroDivisionError" in _compare("def f(x): return 1 / 0", "f", [[1]], [1])["error"]
-    result = _compare("def f(x):\n    while True: pass", "f", [[1]], [1], limit=0.2)
-    assert result["status"] == "fail" and result["timed_out"] is True
+def test_missing_function_names_no_input_and_an_exception_names_its_input():
+    missing = _compare("g = 1", "f", [[1]], [1])
+    assert missing["status"] == "fail" and missing["input"] is None and "no function 'f'" in missing["error"]
+    not_callable = _compare("f = 1", "f", [[1]], [1])  # EvalPlus calls it, and the first input fails
+    assert not_callable["input"] == 0 and "TypeError" in not_callable["error"]
+    assert "ZeroDivisionError" in _compare("def f(x): return 1 / x", "f", [[1], [0]], [1, 1])["error"]
 
 
-def test_a_set_stops_at_its_own_limit():
-    slow = "import time\ndef f(x):\n    time.sleep(0.15)\n    return x"
-    result = _compare(slow, "f", [[i] for i in range(10)], list(range(10)), limit=0.25)
-    assert result["status"] == "fail" and result["timed_out"] and 2 <= result["input"] <= 4
+def test_an_input_is_limited_by_cpu_time_and_a_sleeping_one_by_the_wall_backstop():
+    spin = _compare("def f(x):\n    while True: pass", "f", [[1]], [1], limit=0.2)
+    assert (spin["status"], spin["input"], spin["timed_out"]) == ("fail", 0, True) and "CPU time" in spin["error"]
+    # Sleeping uses no CPU: 0.3 s passes a 0.2 s CPU limit, and the backstop (0.2 x 5 = 1 s) stops 5 s.
+    nap = "import time\ndef f(x):\n    time.sleep(x)\n    return x"
+    assert _compare(nap, "f", [[0.3]], [0.3], limit=0.2, wall_factor=5)["status"] == "pass"
+    assert _compare(nap, "f", [[0.3], [5]], [0.3, 5], limit=0.2, wall_factor=5)["input"] == 1
 
 
 def test_expected_outputs_read_from_the_reference_file(tmp_path):
@@ -72,70 +72,43 @@ def test_expected_outputs_read_from_the_reference_file(tmp_path):
             f.write(blob)
     namespace: dict = {}
     exec("def f(x): return x", namespace)
-    case = {"inputs": [[[1, 2]], [{"a": (1,)}]], "expected_file": str(path), "offsets": offsets,
-            "time_limits": [1, 1], "set_limit": 3}
-    spec = {"dataset": "mbpp", "entry_point": "f", "atol": 0, "sets": {"plus": case}}
-    assert compare_outputs(namespace, pack(spec))["plus"]["status"] == "pass"
+    case = {"dataset": "mbpp", "entry_point": "f", "atol": 0, "inputs": [[[1, 2]], [{"a": (1,)}]],
+            "expected_file": str(path), "offsets": offsets, "time_limits": [1, 1], "wall_factor": 10}
+    assert compare_outputs(namespace, pack(case))["status"] == "pass"
 
 
-def test_humanevalplus_reports_base_and_plus(tmp_path):
-    row = {"task_id": "HumanEval/0", "prompt": "def f(x):\n", "entry_point": "f",
-           "canonical_solution": "    return abs(x)\n", "base_input": [[1], [2]], "plus_input": [[-3], [4]],
-           "atol": 0, "contract": "", "test": ""}
+def _heplus(tmp_path, canonical: str, base: list, plus: list) -> list:
+    row = {"task_id": "HumanEval/0", "prompt": "def f(x):\n", "entry_point": "f", "canonical_solution": canonical,
+           "base_input": base, "plus_input": plus, "atol": 0, "contract": "", "test": ""}
     path = tmp_path / "heplus.jsonl"
     path.write_text(json.dumps(row) + "\n")
-    problems = load_benchmark("humanevalplus", str(path))
+    return load_benchmark("humanevalplus", str(path))
+
+
+def test_humanevalplus_reports_base_and_plus_as_evalplus_does(tmp_path):
+    problems = _heplus(tmp_path, "    return abs(x)\n", [[1], [2]], [[5], [-3], [4]])
     samples = [Sample("HumanEval/0", i, "completion", text) for i, text in
-               enumerate(["    return abs(x)\n", "    return x\n", "    return -x\n"])]
+               enumerate(["    return abs(x)\n", "    return x\n", "    return -x\n", "    return 1 / 0\n"])]
     evaluation = evaluate(problems, samples, EvaluateConfig(workers=1, cache=False, cache_dir=str(tmp_path)))
-    assert [(r["base_passed"], r["plus_passed"], r["passed"]) for r in evaluation.rows] == [
-        (True, True, True), (True, False, False), (False, False, False)]
-    assert evaluation.metrics == {"pass@1": pytest.approx(2 / 3), "plus_pass@1": pytest.approx(1 / 3),
-                                  "n_tasks": 1, "n_samples": 3}
-    assert "plus input 0" in evaluation.rows[1]["detail"]
+    fields = ("base_passed", "plus_passed", "passed", "base_status", "plus_status", "base_fail_tests", "plus_fail_tests")
+    assert [tuple(r[f] for f in fields) for r in evaluation.rows] == [
+        (True, True, True, "pass", "pass", [], []),
+        (True, False, False, "pass", "fail", [], [[-3]]),  # the first plus input that fails
+        (False, False, False, "fail", "fail", [[1]], [[5]]),
+        (False, False, False, "fail", "fail", [[1]], [[5]]),
+    ]
+    assert evaluation.metrics == {"pass@1": pytest.approx(2 / 4), "plus_pass@1": pytest.approx(1 / 4),
+                                  "n_tasks": 1, "n_samples": 4}
+    assert evaluation.rows[1]["detail"] == "plus input 1: AssertionError: output differs from expected"
+    assert evaluation.rows[3]["verdict"] == "failed" and "ZeroDivisionError" in evaluation.rows[3]["detail"]
 
 
-def _variants(problem) -> list[str]:
-    """The canonical solution, a wrong one, and one that only knows the base inputs' answers."""
-    canonical = problem.reference
-    ep = problem.entry_point
-    wrong = (f"{canonical}\n_right = {ep}\ndef {ep}(*args):\n    out = _right(*args)\n"
-             "    return [out] if not isinstance(out, list) else out[::-1] + [0]\n")
-    table = {repr(tuple(inp)): i for i, inp in enumerate(problem_inputs(problem)["base"])}
-    memorised = (f"{canonical}\n_right = {ep}\n_known = {set(table)!r}\ndef {ep}(*args):\n"
-                 f"    return _right(*args) if repr(args) in _known else None\n")
-    return [canonical, wrong, memorised]
-
-
-@pytest.mark.slow
-def test_mbppplus_base_and_plus_equal_evalplus(tmp_path):
-    """pass@1 base and plus equal EvalPlus's own evaluator (check_correctness) on a subset."""
-    from evalplus.eval._special_oracle import MBPP_OUTPUT_NOT_NONE_TASKS
-    from evalplus.evaluate import check_correctness
-    from evalplus.gen.util import trusted_exec
-
-    problems = load_benchmark("mbppplus", str(shared_file("mbppplus_399.jsonl")))
-    problems = [p for p in problems if p.task_id not in SLOW_MBPP][:40]
-    samples = [Sample(p.task_id, i, "solution", code) for p in problems for i, code in enumerate(_variants(p))]
-    ours = evaluate(problems, samples, EvaluateConfig(workers=2, cache=False, cache_dir=str(tmp_path)))
-
-    theirs = []
-    by_id = {p.task_id: p for p in problems}
-    for sample in samples:
-        p = by_id[sample.task_id]
-        inputs = problem_inputs(p)
-        row = {"task_id": p.task_id, "entry_point": p.entry_point, "atol": p.atol,
-               "base_input": inputs["base"], "plus_input": inputs["plus"]}
-        expected = {}
-        for name in ("base", "plus"):
-            expected[name], expected[f"{name}_time"] = trusted_exec(
-                p.reference, inputs[name], p.entry_point, record_time=True,
-                output_not_none=p.entry_point in MBPP_OUTPUT_NOT_NONE_TASKS)
-        result = check_correctness("mbpp", sample.sample, row, sample.text, expected, fast_check=True)
-        theirs.append((result["base"][0] == "pass", result["base"][0] == result["plus"][0] == "pass"))
-    mine = [(r["base_passed"], r["plus_passed"]) for r in ours.rows]
-    base_diff = sum(a[0] != b[0] for a, b in zip(mine, theirs))
-    plus_diff = sum(a[1] != b[1] for a, b in zip(mine, theirs))
-    differences = [(s.task_id, s.sample, a, b) for s, a, b in zip(samples, mine, theirs) if a != b]
-    assert base_diff <= 1 and plus_diff <= 1, differences
-    assert sum(b for b, _ in mine) > len(problems) and sum(p for _, p in mine) >= len(problems) - 1
+def test_an_input_set_over_its_cpu_budget_times_out_and_the_other_set_still_runs(tmp_path):
+    # Each input may take 0.5 s of CPU; the set's process min(max_set_time_s, sum) + 2 = 2.5 s,
+    # and 30 inputs of 0.1 s each need 3.
+    problems = _heplus(tmp_path, "    return x\n", [[1]], [[i] for i in range(30)])
+    spin = "    import time\n    end = time.process_time() + 0.1\n    while time.process_time() < end:\n        pass\n    return x\n"
+    config = EvaluateConfig(workers=2, cache=False, cache_dir=str(tmp_path), min_time_limit_s=0.5, max_set_time_s=0.5)
+    (row,) = evaluate(problems, [Sample("HumanEval/0", 0, "completion", spin)], config).rows
+    assert (row["base_status"], row["plus_status"], row["passed"]) == ("pass", "timeout", False)
+    assert row["verdict"] == "timeout" and row["detail"] == "plus: CPU time limit 2.5s exceeded"

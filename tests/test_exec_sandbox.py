@@ -95,6 +95,25 @@ def test_cpu_time_limit_is_a_timeout(sandbox):
     assert (outcome.verdict, outcome.detail) == ("timeout", "CPU time limit 1s exceeded")
 
 
+SPIN = "import time\nend = time.process_time() + {s}\nwhile time.process_time() < end:\n    pass\n"
+
+
+def test_cpu_time_of_the_whole_process_tree_is_judged_to_the_fraction(sandbox):
+    # 0.8 s in the sample and 0.8 s in a child it forks: each process is under the 1.5 s budget
+    # (and under RLIMIT_CPU), the tree is not.
+    alone = Job(SPIN.format(s=0.8), limits=Limits(wall_s=30.0, cpu_s=1.5, max_procs=1))
+    forked = Job("import os\npid = os.fork()\n" + SPIN.format(s=0.8) + "if pid == 0:\n    os._exit(0)\nos.waitpid(pid, 0)\n",
+                 limits=Limits(wall_s=30.0, cpu_s=1.5, max_procs=1))
+    one, two = sandbox.run([alone, forked])
+    assert one.verdict == "passed" and one.cpu_s >= 0.8
+    assert (two.verdict, two.detail) == ("timeout", "CPU time limit 1.5s exceeded") and two.cpu_s >= 1.5
+
+
+def test_a_sample_that_sleeps_is_stopped_by_the_wall_clock_backstop(sandbox):
+    outcome = run_one(sandbox, Job("import time\ntime.sleep(30)\n", limits=Limits(wall_s=0.5, cpu_s=5.0)))
+    assert (outcome.verdict, outcome.detail) == ("timeout", "wall clock 0.5s exceeded") and outcome.cpu_s < 5.0
+
+
 def test_stdout_and_stderr_are_captured(sandbox):
     job = Job("import sys\nprint('out', 1)\nprint('err', 2, file=sys.stderr)\n")
     outcome = run_one(sandbox, job)

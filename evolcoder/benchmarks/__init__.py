@@ -15,21 +15,23 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from evolcoder.benchmarks.base import Benchmark, BenchmarkUnavailable, Column, Problem
+from evolcoder.benchmarks.base import Benchmark, BenchmarkUnavailable, Column, Problem, Release
 from evolcoder.benchmarks.registry import all_benchmarks, get, names
 from evolcoder.config import coerce, read_yaml
 from evolcoder.errors import EvolcoderError
 
-__all__ = ["BENCHMARK_DIR", "Benchmark", "BenchmarkUnavailable", "Column", "Problem", "all_benchmarks", "benchmark_file",
-           "enabled_benchmarks", "get", "load_benchmark", "load_enabled_benchmark", "load_file_benchmark", "names",
-           "spec_of"]
+__all__ = ["BENCHMARK_DIR", "Benchmark", "BenchmarkUnavailable", "Column", "Problem", "Release", "all_benchmarks",
+           "benchmark_file", "enabled_benchmarks", "get", "load_benchmark", "load_enabled_benchmark",
+           "load_file_benchmark", "names", "spec_of"]
 
 BENCHMARK_DIR = Path("data/benchmarks")
 
 
-def load_benchmark(name: str, path: str | None = None) -> list[Problem]:
-    """Problems of benchmark `name` from `path` (local JSONL) or its default public source."""
-    problems = get(name).load(path)
+def load_benchmark(name: str, path: str | None = None, version: str | None = None) -> list[Problem]:
+    """Problems of benchmark `name` from `path` (local JSONL or .jsonl.gz) or its default public
+    source; with `version`, that published version (a file given must have its tasks)."""
+    benchmark = get(name)
+    problems = benchmark.load(path) if version is None else benchmark.load_version(path, version)
     if not problems:
         raise BenchmarkUnavailable(f"{name}: {path or 'default source'} holds no problems")
     return problems

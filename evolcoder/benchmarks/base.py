@@ -17,6 +17,16 @@ class BenchmarkUnavailable(EvolcoderError):
 
 
 @dataclass(frozen=True)
+class Release:
+    """A published version of a benchmark's data: how many tasks it has, the tag of its public
+    download (None: there is none, pass the file) and the download's sha256 (None: not pinned)."""
+
+    tasks: int
+    tag: str | None
+    sha256: str | None = None
+
+
+@dataclass(frozen=True)
 class Problem:
     """A benchmark task.
 
@@ -80,6 +90,10 @@ class Benchmark:
     # WizardCoder's extraction cuts a response at these markers (`evolcoder.evaluation.extract`).
     cut_markers: tuple[str, ...] = ('if __name__ == "__main__":', "# Example usage")
     columns: tuple[Column, ...] = ()
+    # Published versions by name, for benchmarks that have several (EvalPlus's); `load(None)`
+    # reads `default_version`'s download.
+    versions: dict[str, Release] = {}
+    default_version: str = ""
 
     def load(self, path: str | None) -> list[Problem]:
         """Every problem, from the local JSONL `path` or (None) the public source."""
@@ -95,6 +109,26 @@ class Benchmark:
         """The rows of the benchmark's public source, at `version` where it has versions (what
         `load(None)` reads and the `fetch` stage saves)."""
         raise BenchmarkUnavailable(f"{self.name} has no public source: give a local JSONL of its problems")
+
+    def release(self, version: str | None) -> Release:
+        """The published `version` (None: `default_version`) of a benchmark that has versions."""
+        version = version or self.default_version
+        if version not in self.versions:
+            known = ", ".join(self.versions) or "none: it has one version"
+            raise BenchmarkUnavailable(f"{self.name} has no version {version!r} (known: {known})")
+        return self.versions[version]
+
+    def load_version(self, path: str | None, version: str) -> list[Problem]:
+        """The problems of published `version`: from `path`, which must have its tasks, or its download."""
+        release = self.release(version)
+        if path is None and release.tag is None:
+            raise BenchmarkUnavailable(f"{self.name} {version} has no public download: pass its file "
+                                       f"(--problems, or data/benchmarks/{self.name}.jsonl)")
+        problems = self.load(path) if path is not None else self.problems(self.public_rows(version), None)
+        if len(problems) != release.tasks:
+            raise BenchmarkUnavailable(f"{path or release.tag}: {len(problems)} tasks, but {self.name} {version} "
+                                       f"has {release.tasks}; pass the file of that version or leave the version out")
+        return problems
 
     def prompt(self, problem: Problem, tabs: bool = False) -> str:
         """The generation prompt; `tabs` is WizardCoder's four-spaces-to-tab rewrite (HumanEval)."""
@@ -115,6 +149,10 @@ class Benchmark:
     def inputs(self, problem: Problem) -> dict[str, list[Any]]:
         """Base and plus inputs as Python values (benchmarks that compare outputs)."""
         return {"base": problem.base_inputs, "plus": problem.plus_inputs}
+
+    def serialize_inputs(self, problem: Problem, inputs: list[Any]) -> list[Any]:
+        """Some of `inputs(problem)` as the benchmark's file spells them (for result rows)."""
+        return inputs
 
     def decontam_texts(self, problem: Problem) -> list[str]:
         """The parts of a problem a training row must not contain: its task text, MBPP's asserts,

@@ -1,16 +1,14 @@
 """HumanEval+ (EvalPlus): HumanEval's problems with base and plus inputs, scored by comparing
 outputs with the canonical solution's. From a local JSONL in EvalPlus's format or EvalPlus's
-release (v0.1.10, the version evalplus 0.3.1 uses, unless another is asked for)."""
+release (v0.1.10, the version evalplus 0.3.1 uses)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from evolcoder.benchmarks.base import Column
+from evolcoder.benchmarks.base import Column, Release
 from evolcoder.benchmarks.humaneval import HumanEvalFormat
 from evolcoder.benchmarks.sources import evalplus_release_rows
-
-RELEASES = {"v0.1.10": "272720b9ac375502c8ed23cd791c2a93dfb22a911641a494da74a426c09f101"}  # sha256 of the .jsonl.gz
 
 
 class HumanEvalPlus(HumanEvalFormat):
@@ -21,9 +19,13 @@ class HumanEvalPlus(HumanEvalFormat):
     oracles = "humaneval"
     # Its base tests fill HumanEval's column when HumanEval itself is not scored.
     columns = (Column("HumanEval", "pass@1"), Column("HumanEval+", "plus_pass@1", {"greedy": 52.4}, seed_table=True))
+    versions = {"v0.1.10": Release(tasks=164, tag="v0.1.10",
+                                   sha256="272720b9ac375502c8ed23cd791c2a93dfb22a911641a494da74a426c09f101")}
+    default_version = "v0.1.10"
 
     def public_rows(self, version: str | None = None) -> list[dict[str, Any]]:
-        return evalplus_release_rows("HumanEvalPlus", version or "v0.1.10", RELEASES)
+        release = self.release(version)
+        return evalplus_release_rows("HumanEvalPlus", release.tag, release.sha256)
 
 
 HUMANEVALPLUS = HumanEvalPlus()

@@ -1,18 +1,20 @@
 """MBPP+ (EvalPlus): MBPP tasks with base and plus inputs, scored by comparing outputs with the
 canonical solution's, EvalPlus's prompt (the task docstring with its first assertion). From a
-local JSONL in EvalPlus's format (e.g. the 399-task pre-release) or EvalPlus's release (v0.2.0,
-the version evalplus 0.3.1 uses: 378 tasks, unless another is asked for)."""
+local JSONL in EvalPlus's format or EvalPlus's release.
+
+Two versions are in use: v0.2.0 (378 tasks, evalplus 0.3.1's default), and the 399-task
+version before EvalPlus removed 21 broken tasks (released as v0.1.0; WizardCoder-33B-V1.1's
+MBPP+ figures used a snapshot of it). Scores differ by a few points between them."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from evolcoder.benchmarks.base import Benchmark, Column, Problem
+from evolcoder.benchmarks.base import Benchmark, Column, Problem, Release
 from evolcoder.benchmarks.mbpp import MBPP, mbpp_task_id
 from evolcoder.benchmarks.sources import evalplus_release_rows, field
 from evolcoder.templates import CODE_TASK_PREFIX, alpaca_prompt
 
-RELEASES = {"v0.2.0": "af43697e8791c4c149bdfd6b489d8b5412507551ac20e28a439f650b8225db63"}  # sha256 of the .jsonl.gz
 
 
 class MbppPlus(Benchmark):
@@ -23,9 +25,14 @@ class MbppPlus(Benchmark):
     oracles = "mbpp"
     cut_markers = MBPP.cut_markers
     columns = (Column("MBPP+", "plus_pass@1", seed_table=True),)
+    versions = {"v0.2.0": Release(tasks=378, tag="v0.2.0",
+                                  sha256="af43697e8791c4c149bdfd6b489d8b5412507551ac20e28a439f650b8225db63"),
+                "399": Release(tasks=399, tag="v0.1.0")}
+    default_version = "v0.2.0"
 
     def public_rows(self, version: str | None = None) -> list[dict[str, Any]]:
-        return evalplus_release_rows("MbppPlus", version or "v0.2.0", RELEASES)
+        release = self.release(version)
+        return evalplus_release_rows("MbppPlus", release.tag, release.sha256)
 
     def problems(self, rows: list[dict[str, Any]], where: str | None) -> list[Problem]:
         return [self._problem(row, where) for row in rows]
@@ -43,6 +50,12 @@ class MbppPlus(Benchmark):
         from evalplus.data.mbpp import mbpp_deserialize_inputs
 
         return {name: mbpp_deserialize_inputs(problem.task_id, inputs) for name, inputs in super().inputs(problem).items()}
+
+    def serialize_inputs(self, problem: Problem, inputs: list[Any]) -> list[Any]:
+        """Sets and complex numbers back to the file's lists and strings, as EvalPlus writes them."""
+        from evalplus.data.mbpp import mbpp_serialize_inputs
+
+        return mbpp_serialize_inputs(problem.task_id, inputs)
 
     def _problem(self, row: dict, where: str | None) -> Problem:
         prompt = field(row, "prompt", where)

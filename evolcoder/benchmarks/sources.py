@@ -43,11 +43,11 @@ def hub_rows(dataset_id: str, config: str | None, split: str, revision: str | No
         ) from e
 
 
-def evalplus_release_rows(name: str, version: str, pinned: dict[str, str]) -> list[dict[str, Any]]:
+def evalplus_release_rows(name: str, tag: str, sha256: str | None) -> list[dict[str, Any]]:
     """The rows of an EvalPlus release (`name` HumanEvalPlus or MbppPlus) from its GitHub release
-    page, checked against the sha256 `pinned` holds for that version when it holds one."""
-    url = f"https://github.com/evalplus/{name.lower()}_release/releases/download/{version}/{name}.jsonl.gz"
+    page, checked against `sha256` when one is pinned; inputs as the file spells them."""
+    url = f"https://github.com/evalplus/{name.lower()}_release/releases/download/{tag}/{name}.jsonl.gz"
     with tempfile.TemporaryDirectory() as folder:
-        path = download(url, Path(folder) / f"{name}.jsonl.gz", pinned.get(version))
+        path = download(url, Path(folder) / f"{name}.jsonl.gz", sha256)
         with gzip.open(path, "rb") as f:
             return [json.loads(line) for line in f if line.strip()]

