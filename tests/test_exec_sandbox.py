@@ -267,3 +267,9 @@ def test_check_module_in_a_folder_under_tmp_imports_and_stays_read_only(tmp_path
     assert (read_outcome.verdict, read_outcome.data) == ("passed", 4)
     assert write_outcome.verdict == "failed" and "Read-only file system" in write_outcome.detail
     assert not (tmp_path / "written").exists()
+
+
+def test_a_sample_is_a_module_dataclasses_and_pickle_can_find(sandbox):
+    code = ("import dataclasses, pickle\n\n@dataclasses.dataclass\nclass Point:\n    x: int\n    y: int = 0\n\n"
+            "assert pickle.loads(pickle.dumps(Point(1))) == Point(1)\nassert __name__ == '__sample__'\n")
+    assert run_one(sandbox, Job(code)).verdict == "passed"

@@ -85,7 +85,7 @@ def test_every_row_gets_a_label_and_real_answers_get_theirs(alpaca):
     assert label_of("Find the maximum of three input numbers")[0] == "passed"
     assert label_of("Write a SQL query to join two tables together")[1]["language"] == "sql"
     assert label_of("What is a data structure commonly used")[0] == "no_code"
-    assert label_of("Create a code to create a progress bar")[1]["error"] == "wall clock 1.0s exceeded"
+    assert label_of("Create a code to create a progress bar")[1]["error"] == "wall clock 1s exceeded"
     verified, detail = label_of("Convert the given string to camelCase")  # it uses the input's variable
     assert verified == "failed" and detail["error"].startswith("NameError: name 'string' is not defined")
 

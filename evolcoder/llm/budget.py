@@ -1,4 +1,4 @@
-"""`llm.max_cost_usd`: calls go out only while what they can cost fits the budget.
+"""`runtime.llm.max_cost_usd`: calls go out only while what they can cost fits the budget.
 
 What a call costs is known when its answer arrives; until then its worst case is held back:
 its prompt at one token per `PROMPT_CHARS_PER_TOKEN` characters (fewer characters per token
@@ -36,7 +36,7 @@ class Budget:
 
     @classmethod
     def of(cls, config: LLMConfig, spent: Callable[[], float]) -> Budget | None:
-        """The budget `llm.max_cost_usd` sets, or None when it is null."""
+        """The budget `runtime.llm.max_cost_usd` sets, or None when it is null."""
         if config.max_cost_usd is None:
             return None
         return cls(config.max_cost_usd, Pricing.of(config), config.model, spent)
@@ -74,16 +74,16 @@ class Budget:
             return
         if self.spent == 0:
             raise BudgetExceeded(
-                f"llm.max_cost_usd (${self.limit:g}) is less than one call can cost: the cheapest call of {desc} "
+                f"runtime.llm.max_cost_usd (${self.limit:g}) is less than one call can cost: the cheapest call of {desc} "
                 f"costs up to ${self.worst_case(cheapest):.6f} ({self._prompt_bound(cheapest)} prompt tokens at "
                 f"most and max_tokens {cheapest.max_tokens}, at the prices of {self.model} in llm.prices). "
-                "Set llm.max_cost_usd to at least that; nothing was sent.", unsent=len(requests))
+                "Set runtime.llm.max_cost_usd to at least that; nothing was sent.", unsent=len(requests))
         raise self.exceeded(len(requests), desc)
 
     def exceeded(self, unsent: int, desc: str) -> BudgetExceeded:
         return BudgetExceeded(
-            f"stopped before exceeding llm.max_cost_usd=${self.limit:g}: spent ${self.spent:.6f} (answers from the "
-            f"ledger included); {unsent} call(s) of {desc} were not sent. Raise llm.max_cost_usd and rerun: "
+            f"stopped before exceeding runtime.llm.max_cost_usd=${self.limit:g}: spent ${self.spent:.6f} (answers from the "
+            f"ledger included); {unsent} call(s) of {desc} were not sent. Raise runtime.llm.max_cost_usd and rerun: "
             "the ledger keeps every answered call, so only the rest are sent.", unsent=unsent)
 
     @staticmethod

@@ -3,7 +3,7 @@ the budget.
 
 Every request gets a result in the order given: an answer from the ledger (no call made), a
 fresh answer (stored in the ledger the moment it arrives), or the error that remained after
-`llm.max_retries` retries. Nothing is dropped: when `llm.max_cost_usd` stops the batch, the
+`runtime.llm.max_retries` retries. Nothing is dropped: when `runtime.llm.max_cost_usd` stops the batch, the
 calls in flight finish and are stored, and `BudgetExceeded` says how many were not sent.
 A batch provider (`openai-batch`) gets the whole list instead of one call at a time.
 """
@@ -222,7 +222,7 @@ class LLMClient:
 
     `provider` None builds the one `config.provider` names (a missing API key fails here,
     before any work). `usage` accumulates over every batch this client runs, and so does the
-    budget (`llm.max_cost_usd`), ledger answers included.
+    budget (`runtime.llm.max_cost_usd`), ledger answers included.
     """
 
     def __init__(self, config: LLMConfig, ledger: Ledger, provider: ChatProvider | BatchProvider | None = None,
@@ -349,7 +349,7 @@ class LLMClient:
                     return await self.provider.complete(request), held
             except TimeoutError as e:
                 await run.settle(held)
-                raise RetryableError(f"no answer within llm.timeout_s={self.config.timeout_s:g}s "
+                raise RetryableError(f"no answer within runtime.llm.timeout_s={self.config.timeout_s:g}s "
                                      f"({request.describe()})", kind="timeout") from e
             except BaseException:
                 await run.settle(held)
@@ -357,7 +357,7 @@ class LLMClient:
 
     def retry_delay(self, attempt: int, retry_after: float | None) -> float:
         """Seconds before retry number `attempt`: the server's Retry-After (capped at
-        llm.backoff_max_s) when given, else exponential backoff with jitter."""
+        runtime.llm.backoff_max_s) when given, else exponential backoff with jitter."""
         return backoff_delay(self.config.backoff_base_s, self.config.backoff_max_s, attempt, retry_after, self._jitter)
 
     def _failed(self, request: ChatRequest, error: str, kind: str, attempts: int) -> ChatResult:

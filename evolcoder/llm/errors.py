@@ -40,7 +40,7 @@ class MissingCallsError(LLMError):
 
 
 class BudgetExceeded(LLMError):
-    """`llm.max_cost_usd` would be exceeded: the calls that fit were made, the rest were not sent.
+    """`runtime.llm.max_cost_usd` would be exceeded: the calls that fit were made, the rest were not sent.
 
     `unsent` counts the calls of the batch that were not sent; the message says what was spent.
     """
