@@ -101,7 +101,7 @@ def test_the_budget_stops_the_stage_and_a_rerun_with_a_higher_one_continues(tmp_
         work = make_workdir(tmp_path / "work", 10, {"rounds": 2}, loopback_llm(server.url, max_cost_usd=budget, **llm))
         err = stage_error(work, monkeypatch, capsys)
         assert wrote_nothing(work)
-        assert f"evolve: error: stopped before exceeding llm.max_cost_usd=${budget:g}: spent $" in err
+        assert f"evolve: error: stopped before exceeding runtime.llm.max_cost_usd=${budget:g}: spent $" in err
         assert "were not sent" in err and "After this batch, the run has up to" in err
         spent = float(err.split("spent $")[1].split(" ")[0])
         assert 0 < spent <= budget
