@@ -19,16 +19,15 @@ import email.parser
 import email.policy
 import hashlib
 import json
-import sys
 import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from llm_server import Responder, hash_responder, _completion
+from llm_server import InThread, LoopbackServer, Responder, hash_responder, _completion
 
 STEPS = ("validating", "in_progress", "finalizing", "completed")
 ENDPOINT = "/v1/chat/completions"
@@ -47,7 +46,6 @@ class BatchSettings:
     seed: int = 0
     drop_lines: int = 0                                 # answered lines left out of each output file
     unknown_lines: int = 0                              # extra output lines naming ids no input file held
-    models: tuple[str, ...] = ("gpt-3.5-turbo", "gpt-4")
 
     def fails(self, custom_id: str, attempt: int) -> bool:
         digest = hashlib.sha256(f"{self.seed}:{custom_id}:{attempt}".encode()).digest()
@@ -278,42 +276,23 @@ def _multipart(content_type: str, data: bytes) -> dict[str, tuple[str | None, by
     return fields
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    block_on_close = False
-
-    def __init__(self, address: tuple[str, int], state: _State) -> None:
-        super().__init__(address, _Handler)
+class _Server(LoopbackServer):
+    def __init__(self, state: _State) -> None:
+        super().__init__(0, _Handler)
         self.state = state
 
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        if not isinstance(sys.exc_info()[1], ConnectionError):  # a client that hung up is no server error
-            super().handle_error(request, client_address)
 
-
-class BatchServer:
+class BatchServer(InThread):
     """The Batch API server in a background thread of this process; a context manager."""
 
+    _server: _Server
+
     def __init__(self, settings: BatchSettings | None = None, responder: Responder = hash_responder) -> None:
-        self._server = _Server(("127.0.0.1", 0), _State(settings or BatchSettings(), responder))
-        self._thread = threading.Thread(target=self._server.serve_forever, name="batch-server", daemon=True)
+        super().__init__(_Server(_State(settings or BatchSettings(), responder)), "batch-server")
 
     @property
     def settings(self) -> BatchSettings:
         return self._server.state.settings
 
-    @property
-    def url(self) -> str:
-        """The base URL for `llm.base_url`."""
-        return f"http://127.0.0.1:{self._server.server_address[1]}/v1"
-
     def stats(self) -> dict[str, Any]:
         return self._server.state.snapshot()
-
-    def __enter__(self) -> BatchServer:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()

@@ -12,12 +12,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from evolcoder.evol.pipeline import EvolvePaths
 from evolcoder.evol.prompts import parse_evolution_prompt
 from evolcoder.evol.rewrite import rewrite
 from evolcoder.jsonl import read_jsonl, write_jsonl
-import pytest
-
 from evolcoder.llm import LLMConfig
 from stages import evolve as stage
 from stages import run_stage
@@ -87,14 +87,20 @@ def ledger_keys(workdir: Path) -> set[str]:
 
 def ledger_folder_keys(folder: Path) -> set[str]:
     """The keys a ledger folder holds, read as another process would."""
+    return {row[0] for row in ledger_rows(folder, "calls", "SELECT key FROM calls")}
+
+
+def ledger_rows(folder: Path, table: str, query: str) -> list[tuple]:
+    """The rows of `query` on a ledger folder's database, read as another process would; none
+    before the stage has created `table`."""
     path = folder / "ledger.sqlite"
     if not path.exists():
-        return set()
+        return []
     db = sqlite3.connect(path)
     try:
-        if not db.execute("SELECT 1 FROM sqlite_master WHERE name = 'calls'").fetchone():
-            return set()  # the stage has not created the table yet
-        return {row[0] for row in db.execute("SELECT key FROM calls")}
+        if not db.execute("SELECT 1 FROM sqlite_master WHERE name = ?", (table,)).fetchone():
+            return []
+        return db.execute(query).fetchall()
     finally:
         db.close()
 

@@ -34,7 +34,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 FAULT_KINDS = ("429", "500", "timeout", "malformed", "empty")  # transient: a retry can succeed
@@ -217,61 +217,82 @@ def _completion(body: dict[str, Any], answer: str | None, request_id: str) -> di
     }
 
 
-class _Server(ThreadingHTTPServer):
+class LoopbackServer(ThreadingHTTPServer):
+    """A test server on 127.0.0.1 (`port` 0 picks a free one): its handler threads never hold up
+    its shutdown, and a client that hung up is no server error."""
+
     daemon_threads = True
     block_on_close = False
-    request_queue_size = 256  # the default 5 drops connection bursts from a concurrent client
 
-    def __init__(self, address: tuple[str, int], settings: ServerSettings, responder: Responder) -> None:
-        super().__init__(address, _Handler)
-        self.settings = settings
-        self.responder = responder
-        self.stats = _Stats()
-        self.stopping = threading.Event()
+    def __init__(self, port: int, handler: type[BaseHTTPRequestHandler]) -> None:
+        super().__init__(("127.0.0.1", port), handler)
 
     def handle_error(self, request: Any, client_address: Any) -> None:
-        if not isinstance(sys.exc_info()[1], ConnectionError):  # a client that hung up is no server error
+        if not isinstance(sys.exc_info()[1], ConnectionError):
             super().handle_error(request, client_address)
 
 
-class LLMServer:
-    """The server in a background thread of this process; a context manager."""
+class InThread:
+    """A `LoopbackServer` in a background thread of this process; a context manager."""
 
-    def __init__(self, settings: ServerSettings | None = None, responder: Responder = hash_responder,
-                 port: int = 0) -> None:
-        self._server = _Server(("127.0.0.1", port), settings or ServerSettings(), responder)
-        self._thread = threading.Thread(target=self._server.serve_forever, name="llm-server", daemon=True)
-
-    @property
-    def settings(self) -> ServerSettings:
-        return self._server.settings
+    def __init__(self, server: LoopbackServer, name: str) -> None:
+        self._server = server
+        self._thread = threading.Thread(target=server.serve_forever, name=name, daemon=True)
 
     @property
     def url(self) -> str:
         """The base URL for `llm.base_url`."""
         return f"http://127.0.0.1:{self._server.server_address[1]}/v1"
 
-    def stats(self) -> dict[str, Any]:
-        return self._server.stats.snapshot()
-
-    def start(self) -> LLMServer:
+    def start(self) -> Self:
         self._thread.start()
         return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+class _Server(LoopbackServer):
+    request_queue_size = 256  # the default 5 drops connection bursts from a concurrent client
+
+    def __init__(self, port: int, settings: ServerSettings, responder: Responder) -> None:
+        super().__init__(port, _Handler)
+        self.settings = settings
+        self.responder = responder
+        self.stats = _Stats()
+        self.stopping = threading.Event()
+
+
+class LLMServer(InThread):
+    """The chat server in a background thread of this process; a context manager."""
+
+    _server: _Server
+
+    def __init__(self, settings: ServerSettings | None = None, responder: Responder = hash_responder,
+                 port: int = 0) -> None:
+        super().__init__(_Server(port, settings or ServerSettings(), responder), "llm-server")
+
+    @property
+    def settings(self) -> ServerSettings:
+        return self._server.settings
+
+    def stats(self) -> dict[str, Any]:
+        return self._server.stats.snapshot()
 
     def serve_forever(self) -> None:
         """Serve in this thread until the process is killed."""
         self._server.serve_forever()
 
     def stop(self) -> None:
-        self._server.stopping.set()
-        self._server.shutdown()
-        self._server.server_close()
-
-    def __enter__(self) -> LLMServer:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+        self._server.stopping.set()  # ends the latency and hang waits of requests in flight
+        super().stop()
 
 
 def free_port() -> int:

@@ -5,13 +5,13 @@ with SIGKILL while it polls resumes the batch it had submitted, never submitting
 from __future__ import annotations
 
 import signal
-import sqlite3
 import time
 from pathlib import Path
 
 import pytest
 from batch_server import BatchServer, BatchSettings
-from evolve_workdir import PATHS, all_records, evol_responder, make_workdir, outputs, run_in_process, start_stage
+from evolve_workdir import (PATHS, all_records, evol_responder, ledger_rows, make_workdir, outputs, run_in_process,
+                            start_stage)
 
 
 def batch_llm(url: str) -> dict:
@@ -22,16 +22,8 @@ def batch_llm(url: str) -> dict:
 
 def journaled_batch_ids(workdir: Path) -> list[str]:
     """Batch ids the stage's ledger journals, read as another process would."""
-    path = workdir / PATHS.ledger / "ledger.sqlite"
-    if not path.exists():
-        return []
-    db = sqlite3.connect(path)
-    try:
-        if not db.execute("SELECT 1 FROM sqlite_master WHERE name = 'batches'").fetchone():
-            return []
-        return [row[0] for row in db.execute("SELECT batch_id FROM batches WHERE batch_id IS NOT NULL")]
-    finally:
-        db.close()
+    rows = ledger_rows(workdir / PATHS.ledger, "batches", "SELECT batch_id FROM batches WHERE batch_id IS NOT NULL")
+    return [row[0] for row in rows]
 
 
 @pytest.mark.slow

@@ -53,8 +53,9 @@ def test_a_batch_run_answers_every_call_into_the_ledger_at_the_batch_price(ledge
         client = LLMClient(config(server, batch_max_requests=3), ledger)
         results = client.run(batch, desc="round 1/1 answer")
         stats = server.stats()
-        assert LLMClient(config(server), ledger).run(batch)  # a rerun is answered by the ledger
-        assert server.stats()["requests"] == stats["requests"]
+        rerun = LLMClient(config(server), ledger).run(batch)
+        assert server.stats()["requests"] == stats["requests"]  # a rerun is answered by the ledger
+    assert all(r.cached for r in rerun) and [r.text for r in rerun] == [r.text for r in results]
     assert [r.text for r in results] == [hash_responder(chat_body(r)) for r in batch]
     assert all(r.ok and r.provider == "openai-batch" and r.attempts == 1 for r in results)
     assert len(stats["batches"]) == 3 and set(stats["batches"].values()) == {"completed"}

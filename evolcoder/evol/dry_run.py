@@ -31,12 +31,11 @@ class DryRunProvider:
     async def complete(self, request: ChatRequest) -> ChatResult:
         prompt = request.messages[-1][1]
         text = self.answer(prompt, request.meta.get("reference_answer"), _salt(request))
-        prompt_chars = sum(len(content) for _, content in request.messages)
         return ChatResult(
             key=request.key(),
             text=text,
             finish_reason="stop",
-            prompt_tokens=math.ceil(prompt_chars / CHARS_PER_TOKEN),
+            prompt_tokens=math.ceil(request.prompt_chars() / CHARS_PER_TOKEN),
             completion_tokens=math.ceil(len(text) / CHARS_PER_TOKEN),
             cost_usd=0.0,
             provider=self.name,

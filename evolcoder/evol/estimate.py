@@ -21,10 +21,10 @@ from evolcoder.evol.prompts import EQUALITY_TEMPLATE, evolution_prompt
 from evolcoder.evol.records import PoolItem
 from evolcoder.evol.rounds import plan_round, purposes
 from evolcoder.llm import LLMConfig
+from evolcoder.llm.client import CHARS_PER_TOKEN, MODEL_PROVIDERS  # the ledger's answers refine the former
 from evolcoder.llm.ledger import AnswerStats
 from evolcoder.llm.usage import Pricing
 
-CHARS_PER_TOKEN = 4.0  # OpenAI's rule of thumb for English; the ledger's answers refine it
 COLUMNS = (("prompt", "prompt_tokens", ",.0f", 15), ("completion", "completion_tokens", ",.0f", 17),
            ("USD", "cost_usd", ",.4f", 13))  # (title, field, format, width)
 
@@ -105,11 +105,11 @@ def format_estimate(pool: Sequence[PoolItem], config: EvolveConfig, llm: LLMConf
         f"({', '.join(purposes(config))}); a short run first (evolve.limit: 20) measures them."))
     lines.append(f"Tokens at {bound.chars_per_token:.2f} characters per token"
                  f"{' (measured from the ledger)' if stats else ''}; calls count every item in every round.")
-    if not llm.provider.startswith("openai"):
+    if llm.provider not in MODEL_PROVIDERS:
         lines.append(f"llm.provider is {llm.provider}: this run itself calls no model and costs nothing; the figures "
                      f"price the same calls sent to {llm.model}.")
     if llm.max_cost_usd is not None:
-        lines.append(f"llm.max_cost_usd: ${llm.max_cost_usd:g}: the run stops before it would spend more.")
+        lines.append(f"runtime.llm.max_cost_usd: ${llm.max_cost_usd:g}: the run stops before it would spend more.")
     return "\n".join(lines)
 
 

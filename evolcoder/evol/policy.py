@@ -18,6 +18,7 @@ from typing import Any
 from evolcoder.errors import EvolcoderError
 from evolcoder.evol.config import EvolveConfig
 from evolcoder.llm import ChatResult, Ledger, LLMConfig
+from evolcoder.llm.client import MODEL_PROVIDERS
 
 FIRST_ERRORS = 3
 HINTS = {
@@ -81,7 +82,7 @@ def failure_report(health: RoundHealth, found: Sequence[str], llm: LLMConfig, le
         lines += ["  first errors:", *(f"    {error}" for error in health.first_errors)]
     if health.eliminated:
         lines.append(f"  eliminated evolutions by reason: {_tally(health.eliminated)}")
-    where = llm.endpoint if llm.provider.startswith("openai") else "no server"
+    where = llm.endpoint if llm.provider in MODEL_PROVIDERS else "no server"
     lines.append(f"  teacher: model {llm.model} (llm.provider {llm.provider}) at {where}")
     lines += [f"  hint: {HINTS[kind].format(url=llm.endpoint)}" for kind in health.error_kinds if kind in HINTS]
     lines.append(f"No outputs were written. The ledger {ledger.folder} keeps the {len(ledger)} call(s) answered so "

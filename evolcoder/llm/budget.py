@@ -2,7 +2,8 @@
 
 What a call costs is known when its answer arrives; until then its worst case is held back:
 its prompt at one token per `PROMPT_CHARS_PER_TOKEN` characters (fewer characters per token
-than OpenAI's tokenizers give English or code) and `max_tokens` of completion. What is spent
+than OpenAI's tokenizers give English or code; prompts mostly in scripts such as Chinese, at
+more than one token a character, can exceed it) and `max_tokens` of completion. What is spent
 counts every answer of the run, those from the ledger included, so the budget bounds what the
 data set costs in all, and a rerun with a higher budget continues where the last one stopped.
 """

@@ -121,7 +121,7 @@ def connection_error(e: openai.APIConnectionError, url: str, config: LLMConfig, 
     cause = _root_cause(e)
     # Judged by the root cause: the aiohttp transport reports a refused connection as a time-out.
     if isinstance(e, openai.APITimeoutError) and not isinstance(cause, (ConnectionError, socket.gaierror)):
-        return RetryableError(f"no answer from {url} within llm.timeout_s={config.timeout_s:g}s ({what})",
+        return RetryableError(f"no answer from {url} within runtime.llm.timeout_s={config.timeout_s:g}s ({what})",
                               kind="timeout")
     return RetryableError(f"connection to {url} failed: {cause!r} ({what})", kind="connection")
 
