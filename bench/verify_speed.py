@@ -92,7 +92,7 @@ def main() -> None:
                 if label.verified != other and "timeout" not in (label.verified, other)]
     assert not disagree, f"the two harnesses disagree on answers {disagree[:10]}"
     print(f"verify run mode, {len(answers)} Code Alpaca answers, {args.workers} workers, "
-          f"timeout {args.timeout_s:g}s, {os.cpu_count()} cores")
+          f"timeout {args.timeout_s:g}s, {len(os.sched_getaffinity(0))} cores")
     print(f"  ours (one batch):        {ours:7.1f} answers/s  (target {TARGET:.0f}: "
           f"{'met' if ours >= TARGET else 'NOT met'})")
     print(f"  peer (one at a time):    {theirs:7.1f} answers/s  -> ours is {ours / theirs:.1f}x")

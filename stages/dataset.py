@@ -17,6 +17,7 @@ from evolcoder.train.config import ModelConfig, TrainConfig
 from stages import PARAMS_FILE, run_stage
 
 OUT = "data/dataset"
+VERIFIED_ROWS = "data/verify/rows"  # the verify stage's labelled copies of the seed and the rounds
 # What `dvc exp show` compares; every counter (by round, method, reason, benchmark) is in
 # data/dataset/stats.json.
 HEADLINE = ("rows", "dropped", "dropped_contaminated", "rows_dry_run")
@@ -32,7 +33,7 @@ def main() -> None:
     against = config.decontam.against(enabled_benchmarks(PARAMS_FILE))
     index = BenchmarkIndex(load_problems({name: benchmark_file(name) for name in against}), config.decontam.ngram,
                            config.decontam.signatures)
-    rows = read_rows("data/verify/rows/seed.jsonl", "data/verify/rows", config.rounds)  # labelled copies
+    rows = read_rows(f"{VERIFIED_ROWS}/seed.jsonl", VERIFIED_ROWS, config.rounds)
     data = build_dataset(rows, config, index, counter, max_length)
     write_jsonl(f"{OUT}/train.jsonl", data.train)
     write_jsonl(f"{OUT}/removed.jsonl", data.removed)

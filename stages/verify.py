@@ -52,5 +52,6 @@ def assert_writer(ledger: Ledger) -> AssertWriter:
     llm = load_section(PARAMS_FILE, "llm", LLMConfig)
     return AssertWriter(LLMClient(llm, ledger, provider=teacher_provider(llm, ledger)), llm)
 
+
 if __name__ == "__main__":
     run_stage("verify", main)

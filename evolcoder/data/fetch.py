@@ -67,9 +67,9 @@ def fetch(entry: FetchEntry) -> dict[str, Any]:
         write_jsonl(target, _hub_dataset(entry))
         origin = {"hf": entry.hf, "revision": entry.revision, "config": entry.config, "split": entry.split}
     else:
-        write_jsonl(target, get(entry.benchmark).public_rows(entry.version))
-        origin = {"benchmark": entry.benchmark, "version": entry.version,
-                  "source": get(entry.benchmark).default_source}
+        benchmark = get(entry.benchmark)
+        write_jsonl(target, benchmark.public_rows(entry.version))
+        origin = {"benchmark": entry.benchmark, "version": entry.version, "source": benchmark.default_source}
     return {**origin, "to": entry.to, "sha256": file_sha256(target)}
 
 

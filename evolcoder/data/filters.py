@@ -64,9 +64,9 @@ def tokenizer_counter(name_or_path: str, revision: str | None) -> TokenCounter:
     except (OSError, ValueError) as e:
         raise EvolcoderError(
             f"dataset.length_counter is tokenizer, but the tokenizer of {name_or_path!r} (revision "
-            f"{revision or 'main'}) cannot be loaded ({type(e).__name__}: {str(e).splitlines()[0]}). For a hub "
-            "model, accept its licence and run `huggingface-cli login` on a machine that reaches the hub (or "
-            f"`huggingface-cli download {name_or_path} --include 'tokenizer*' --local-dir models/base` and set "
+            f"{revision or 'main'}) cannot be loaded ({type(e).__name__}: {(str(e).splitlines() or [''])[0]}). "
+            "For a hub model, accept its licence and run `huggingface-cli login` on a machine that reaches the "
+            f"hub (or `huggingface-cli download {name_or_path} --include 'tokenizer*' --local-dir models/base` and set "
             "model.name_or_path: models/base); or set dataset.length_counter: estimate."
         ) from e
 

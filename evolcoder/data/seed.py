@@ -19,7 +19,6 @@ from evolcoder.download import file_sha256
 from evolcoder.errors import EvolcoderError
 from evolcoder.jsonl import InputError, parse_line
 
-BUILTIN_PATH = Path(__file__).with_name("builtin_seeds.jsonl")
 FIELDS = ("instruction", "input", "output")
 
 
@@ -68,7 +67,7 @@ def make_seed(config: SeedConfig) -> SeedSet:
     path = Path(config.source)
     if not path.is_file():
         raise SeedSourceError(f"seed.source {config.source!r} is not a file: give a local JSON list or JSONL "
-                              f"(the built-in set is {BUILTIN_PATH.relative_to(BUILTIN_PATH.parents[2])})")
+                              f"(the built-in set is {SeedConfig.source})")
     seed = build_seed(read_file_rows(path, skip_bad_lines=config.on_error == "skip"), path.name, config)
     seed.stats["source_sha256"] = file_sha256(path)
     return seed

@@ -16,9 +16,14 @@ from evolcoder.verify.verify import LABELS, Answer, Label
 CHECKED = ("passed", "failed", "timeout")
 
 
+def checked(counts: Counter) -> int:
+    """How many of the counted answers were checked: passed, failed or timed out."""
+    return sum(counts[label] for label in CHECKED)
+
+
 def pass_rate(counts: Counter) -> float | None:
-    checked = sum(counts[label] for label in CHECKED)
-    return round(counts["passed"] / checked, 4) if checked else None
+    n = checked(counts)
+    return round(counts["passed"] / n, 4) if n else None
 
 
 def verify_metrics(answers: Sequence[Answer], labels: Sequence[Label], mode: str) -> dict[str, Any]:
@@ -35,7 +40,7 @@ def verify_metrics(answers: Sequence[Answer], labels: Sequence[Label], mode: str
         metrics.update(_counts(f"round_{k}.", [l.verified for a, l in zip(answers, labels) if a.round == k]))
     for method in sorted({a.method for a in answers}):
         counts = Counter(l.verified for a, l in zip(answers, labels) if a.method == method)
-        metrics[f"method_{method}.checked"] = sum(counts[label] for label in CHECKED)
+        metrics[f"method_{method}.checked"] = checked(counts)
         metrics[f"method_{method}.pass_rate"] = pass_rate(counts)
     if mode == "tests":
         metrics["tests.unusable"] = sum(l.detail.get("reason") in ("unusable tests", "the tests call failed")
@@ -55,5 +60,5 @@ def pass_rate_table(answers: Sequence[Answer], labels: Sequence[Label]) -> list[
     for answer, label in zip(answers, labels):
         groups.setdefault((answer.round, answer.method), Counter())[label.verified] += 1
     return [{"group": f"round {k} {method}", "round": k, "method": method, "pass_rate": rate,
-             "checked": sum(counts[label] for label in CHECKED)}
+             "checked": checked(counts)}
             for (k, method), counts in sorted(groups.items()) if (rate := pass_rate(counts)) is not None]
