@@ -27,7 +27,6 @@ import argparse
 import dataclasses
 import json
 import shlex
-import socket
 import subprocess
 import sys
 import tempfile
@@ -43,13 +42,16 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from evolcoder.benchmarks import load_benchmark  # noqa: E402
+from evolcoder.data.seed import read_file_rows  # noqa: E402
 from evolcoder.gen.backend import Backend, Job  # noqa: E402
 from evolcoder.gen.config import GenerateConfig  # noqa: E402
 from evolcoder.gen.runner import make_backend, make_jobs  # noqa: E402
 from evolcoder.jsonl import write_jsonl  # noqa: E402
 from evolcoder.llm.config import LLMConfig  # noqa: E402
 from evolcoder.train.config import ModelConfig, ScratchModelConfig, TrainConfig  # noqa: E402
+from evolcoder.train.launch import free_port  # noqa: E402
 from evolcoder.train.runner import RunPaths, run_training  # noqa: E402
+from generate_speed import timed  # noqa: E402  (bench/, this script's folder)
 
 SHARED_SAMPLE = REPO.parent / "shared" / "data" / "code_alpaca_2k.json"
 # Dense bf16 tensor TFLOP/s from NVIDIA's datasheets (sparsity not counted); first match wins.
@@ -97,12 +99,12 @@ def device_facts(dry_run: bool) -> dict[str, Any]:
 def training_rows(data: Path, work: Path, scale: Scale, peak_tflops: float | None) -> tuple[list[dict], Path]:
     """One row per way of training; and the packed run's checkpoint, for generation."""
     model = ModelConfig(init="scratch", config=scale.model)
+    common = {"precision": scale.precision, "max_steps": scale.steps, "global_batch_size": scale.batch,
+              "per_device_batch_size": scale.batch, "max_length": scale.max_length, "lr": 1e-4,
+              "warmup_steps": min(10, scale.steps), "save_steps": 10**6, "group_by_length": False,
+              "work_dir": str(work / "runs")}
     rows = []
     for name, settings in TRAININGS.items():
-        common = {"precision": scale.precision, "max_steps": scale.steps, "global_batch_size": scale.batch,
-                  "per_device_batch_size": scale.batch, "max_length": scale.max_length, "lr": 1e-4,
-                  "warmup_steps": min(10, scale.steps), "save_steps": 10**6, "group_by_length": False,
-                  "work_dir": str(work / "runs")}
         cfg = TrainConfig(**{**common, **settings})
         out = work / name.replace(" ", "_").replace(",", "")
         rows.append(checked(name, lambda: training_row(model, cfg, data, out, peak_tflops)))
@@ -145,10 +147,7 @@ def generation_rows(checkpoint: Path, work: Path, scale: Scale, server_command: 
 def generation_speed(backend: Backend, jobs: list[Job], batch: int) -> float:
     """Generated tokens per second over the jobs after the first batch (a warm-up)."""
     backend.generate(jobs[:batch])
-    started, tokens = time.perf_counter(), 0
-    for start in range(batch, len(jobs), batch):
-        tokens += sum(c.n_tokens for samples in backend.generate(jobs[start:start + batch]) for c in samples)
-    return tokens / (time.perf_counter() - started)
+    return timed(backend, jobs[batch:], batch)
 
 
 def vllm_installed() -> bool:
@@ -199,12 +198,6 @@ def wait_ready(server: subprocess.Popen, base_url: str, log: Path, timeout_s: fl
     raise RuntimeError(f"the server did not answer {base_url}/models within {timeout_s:.0f} s; its log: {log}")
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def checked(name: str, measure) -> dict:
     """A row of the table: what `measure` returned, or the error it raised (and the check goes on)."""
     started = time.perf_counter()
@@ -212,14 +205,15 @@ def checked(name: str, measure) -> dict:
         row = {"check": name, **measure()}
     except Exception as e:  # one failed check must not hide the others; the row and exit status say it
         row = {"check": name, "error": f"{type(e).__name__}: {e}"}
-    print(f"gpu_check: {name}: done in {time.perf_counter() - started:.0f} s", flush=True)
-    return {**row, "wall_s": time.perf_counter() - started}
+    row["wall_s"] = time.perf_counter() - started
+    print(f"gpu_check: {name}: done in {row['wall_s']:.0f} s", flush=True)
+    return row
 
 
 def training_data(path: Path | None, work: Path) -> tuple[Path, str]:
     """The Code Alpaca sample as training JSONL, or synthetic code instructions where it is absent."""
     source = path or (SHARED_SAMPLE if SHARED_SAMPLE.is_file() else None)
-    rows = json.loads(source.read_text()) if source else synthetic_rows()
+    rows = [row.value for row in read_file_rows(source)] if source else synthetic_rows()
     write_jsonl(work / "train.jsonl", ({"id": str(i), **row} for i, row in enumerate(rows)))
     return work / "train.jsonl", source.name if source else f"{len(rows)} synthetic rows"
 

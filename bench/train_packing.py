@@ -22,7 +22,6 @@ packed >= 1.2x grouped tokens/s.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from collections.abc import Callable
@@ -33,7 +32,7 @@ from torch.utils.data import RandomSampler
 from transformers.trainer_pt_utils import LengthGroupedSampler
 
 from evolcoder.config import load_section
-from evolcoder.jsonl import read_jsonl
+from evolcoder.data.seed import read_file_rows
 from evolcoder.templates import example_texts
 from evolcoder.train.batching import PaddingCollator, SupervisedDataset, packing_collator, token_counts
 from evolcoder.train.config import VARLEN_SDPA, ModelConfig, TrainConfig
@@ -45,10 +44,6 @@ REPO = Path(__file__).resolve().parent.parent
 SHARED_SAMPLE = REPO.parent / "shared" / "data" / "code_alpaca_2k.json"
 EFFICIENCY_TARGET = 0.90
 SPEEDUP_TARGET = 1.2
-
-
-def load_rows(path: Path) -> list[dict]:
-    return json.loads(path.read_text()) if path.suffix == ".json" else read_jsonl(path)
 
 
 def batches(order: list[int], dataset: SupervisedDataset, size: int) -> list[list[dict]]:
@@ -90,7 +85,7 @@ def main() -> int:
         return 1
     model_cfg = load_section(REPO / "params.yaml", "model", ModelConfig).config
     max_length = load_section(REPO / "params.yaml", "train", TrainConfig).max_length
-    rows = load_rows(args.data)
+    rows = [row.value for row in read_file_rows(args.data)]
     tokenizer = train_tokenizer((p + a for p, a in map(example_texts, rows)),
                                 model_cfg.vocab_size, model_cfg.tokenizer_min_frequency)
     model = build_scratch_model(model_cfg, tokenizer, seed=0)
@@ -116,10 +111,10 @@ def main() -> int:
         for name, (epoch, collator, attn) in ways.items():
             model.set_attn_implementation(attn)
             speed[name] = max(speed[name], tokens_per_s(model, epoch, collator, args.steps))
-    for name, (epoch, collator, attn) in ways.items():
-        print(f"{name:>8}: padding efficiency {efficiency(epoch, collator):6.1%}, "
-              f"{speed[name]:8,.0f} real tokens/s  ({attn})")
-    grouped_efficiency = efficiency(ways["grouped"][0], ways["grouped"][1])
+    efficient = {name: efficiency(epoch, collator) for name, (epoch, collator, _) in ways.items()}
+    for name, (_, _, attn) in ways.items():
+        print(f"{name:>8}: padding efficiency {efficient[name]:6.1%}, {speed[name]:8,.0f} real tokens/s  ({attn})")
+    grouped_efficiency = efficient["grouped"]
     speedup = speed["packed"] / speed["grouped"]
     speed_met, efficiency_met = speedup >= SPEEDUP_TARGET, grouped_efficiency >= EFFICIENCY_TARGET
     verdict = {True: "met", False: "MISSED"}

@@ -6,7 +6,7 @@ merges them into data/generations/<bench>.jsonl; a killed run resumes from its s
 
 from evolcoder.gen.command import load_inputs, output_path, work_dir
 from evolcoder.gen.runner import generate_benchmark
-from stages import PARAMS_FILE, stage_argument, run_stage
+from stages import PARAMS_FILE, run_stage, stage_argument
 
 
 def main() -> None:

@@ -3,10 +3,10 @@
 from pathlib import Path
 
 from evolcoder.config import load_section, recipe
+from evolcoder.download import file_sha256
 from evolcoder.jsonl import write_json
 from evolcoder.train.config import ModelConfig, TrainConfig
 from evolcoder.train.runner import METRIC_KEYS, RunPaths, run_training
-from evolcoder.download import file_sha256
 from evolcoder.train.workdir import remove_run_dir
 from stages import PARAMS_FILE, run_stage
 

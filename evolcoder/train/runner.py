@@ -44,10 +44,11 @@ def run_training(model_cfg: ModelConfig, train_cfg: TrainConfig, paths: RunPaths
     run_dir = prepare_run_dir(train_cfg.work_dir, key)
     resume = last_checkpoint(run_dir)
     print(f"train: run folder {run_dir}" + (f", resuming from {resume.name}" if resume else ""), flush=True)
+    model, revision = starting_model(model_cfg, train_cfg.seed, paths.data, run_dir)
     spec = {
         "train": dataclasses.asdict(train_cfg),
-        "model": starting_model(model_cfg, train_cfg.seed, paths.data, run_dir),
-        "revision": model_cfg.revision if model_cfg.init == "pretrained" else None,
+        "model": model,
+        "revision": revision,
         "data": str(paths.data),
         "run_dir": str(run_dir),
         "output_dir": str(paths.output_dir),
@@ -78,10 +79,11 @@ def check_inputs(train_cfg: TrainConfig, paths: RunPaths) -> None:
         raise EvolcoderError(f"{paths.data}: training data not found; run `dvc repro dataset` first")
 
 
-def starting_model(model_cfg: ModelConfig, seed: int, data: Path, run_dir: Path) -> str:
-    """The hub id or folder the ranks load: for `init: scratch`, a tokenizer and model built once here."""
+def starting_model(model_cfg: ModelConfig, seed: int, data: Path, run_dir: Path) -> tuple[str, str | None]:
+    """The hub id or folder the ranks load, and its revision (None for a folder): for `init: scratch`,
+    a tokenizer and model built once here."""
     if model_cfg.init == "pretrained":
-        return model_cfg.pretrained_source("model.init: pretrained")[0]
+        return model_cfg.pretrained_source("model.init: pretrained")
     init_dir = run_dir / "init"
     if not init_dir.is_dir():
         texts = (prompt + answer for prompt, answer in map(example_texts, read_jsonl(data)))
@@ -94,4 +96,4 @@ def starting_model(model_cfg: ModelConfig, seed: int, data: Path, run_dir: Path)
         tokenizer.save_pretrained(partial)
         model.save_pretrained(partial)
         os.replace(partial, init_dir)
-    return str(init_dir)
+    return str(init_dir), None

@@ -41,7 +41,6 @@ def configure_cpu_ranks() -> bool:
     would not shard the data across ranks either. A PartialState configured here with gloo
     counts the real ranks; TrainingArguments reuses it (`use_configured_state`).
     """
-    import torch
     from accelerate import PartialState
 
     if torch.cuda.is_available():
@@ -92,8 +91,6 @@ def skip_shm_comm_build() -> None:
     torch.distributed (gloo). DeepSpeed keeps its op-compatibility table as a mutable dict, filled
     on first access by probing every op (compiler runs, GPU queries): on a GPU, neither is paid.
     """
-    import torch
-
     if torch.cuda.is_available():
         return
     import deepspeed.ops
@@ -177,8 +174,6 @@ def train(spec: dict[str, Any]) -> None:
 
 def peak_gpu_memory_mb() -> float | None:
     """This rank's peak allocated GPU memory (torch.cuda.max_memory_allocated); None on the CPU."""
-    import torch
-
     return torch.cuda.max_memory_allocated() / 2**20 if torch.cuda.is_available() else None
 
 
