@@ -92,3 +92,11 @@ def write_json(path: str | Path, value: Any) -> None:
     with atomic_open(path) as f:
         json.dump(value, f, indent=2, ensure_ascii=False, sort_keys=False)
         f.write("\n")
+
+
+def read_json(path: str | Path) -> Any:
+    """A JSON document a stage wrote (metrics, plot files); malformed, an error naming the file and line."""
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except json.JSONDecodeError as e:
+        raise InputError(f"{path}:{e.lineno}: malformed JSON ({e.msg}); rerun the stage that writes it") from e

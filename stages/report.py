@@ -7,7 +7,6 @@ evolve metrics for the decontamination list and the dry-run banner, and the plot
 charts are drawn from (those `dvc plots` shows).
 """
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +15,7 @@ from evolcoder.charts import specs
 from evolcoder.charts.render import Chart, charts_section, draw_charts
 from evolcoder.config import load_section, read_yaml
 from evolcoder.errors import EvolcoderError
-from evolcoder.jsonl import atomic_open, write_json
+from evolcoder.jsonl import atomic_open, read_json, write_json
 from evolcoder.report import ReportConfig, dry_run_notice, pass1_rows, passk_rows, provenance, render_report
 from stages import PARAMS_FILE, run_stage
 
@@ -51,10 +50,7 @@ def _read_json(path: str, missing: str | None = None) -> dict[str, Any]:
         if missing is None:
             return {}
         raise EvolcoderError(f"{path} not found: {missing}")
-    try:
-        return json.loads(Path(path).read_text(encoding="utf-8"))
-    except json.JSONDecodeError as e:
-        raise EvolcoderError(f"{path}:{e.lineno}: malformed JSON ({e.msg}); rerun the stage that writes it") from e
+    return read_json(path)
 
 
 def _lookup(params: dict[str, Any], dotted: str) -> Any:

@@ -15,7 +15,10 @@ as a string that it compares with a number, a TypeError whenever the variable is
 from __future__ import annotations
 
 import importlib.util
+import json
+import os
 import re
+import subprocess
 import sys
 import types
 from pathlib import Path
@@ -78,10 +81,6 @@ def evalplus_evaluate(dataset: str, problems: list[dict], samples: list[dict], w
     *_OVERRIDE_PATH); its `eval` results: task id -> one row per sample, in the samples' order.
     `env` adds variables, e.g. EVALPLUS_MAX_MEMORY_BYTES or EVALPLUS_TIMEOUT_PER_TASK.
     """
-    import json
-    import os
-    import subprocess
-
     workdir = Path(workdir)
     workdir.mkdir(parents=True)
     ids = {row["task_id"] for row in problems}

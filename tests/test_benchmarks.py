@@ -70,7 +70,8 @@ def test_missing_local_file_is_a_clear_error(tmp_path):
 def test_mbpp_hub_offline_is_a_clear_error(monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
-    with pytest.raises(BenchmarkUnavailable, match="Set benchmarks.mbpp.path"):
+    with pytest.raises(BenchmarkUnavailable,
+                       match=r"Pass a local copy \(JSONL\) instead: --problems, or data/benchmarks/mbpp\.jsonl"):
         load_benchmark("mbpp")
 
 

@@ -104,7 +104,7 @@ def test_no_folder_dep_covers_code_the_stage_never_runs(stage):
     assert not stray, f"{stage} depends on folders holding modules it never runs: {stray}; list its files instead"
 
 
-def test_the_check_follows_imports_in_functions_and_module_strings(tmp_path):
+def test_the_check_follows_imports_in_functions_and_module_strings():
     runner = runs("evolcoder.train.runner")
     assert REPO_ROOT / "evolcoder/train/worker.py" in runner  # started by the launcher, by name
     assert REPO_ROOT / "evolcoder/__init__.py" in runner

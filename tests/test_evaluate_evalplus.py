@@ -15,7 +15,6 @@ from evolcoder.evaluation.oracles import compare_outputs, pack
 from evolcoder.evaluation.samples import Sample
 
 
-
 def _compare(code, entry_point, inputs, expected, dataset="mbpp", atol=0.0, limit=1.0, wall_factor=10.0):
     namespace: dict = {}
     exec(code, namespace)

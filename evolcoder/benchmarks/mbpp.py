@@ -45,7 +45,7 @@ class Mbpp(Benchmark):
 
     def public_rows(self, version: str | None = None) -> list[dict[str, Any]]:
         """The hub's split at revision `version` (a commit of the dataset repository)."""
-        return hub_rows(HUB_ID, "full", self.hub_split, version, f"benchmarks.{self.name}.path")
+        return hub_rows(HUB_ID, "full", self.hub_split, version, f"--problems, or data/benchmarks/{self.name}.jsonl")
 
     def problems(self, rows: list[dict[str, Any]], where: str | None) -> list[Problem]:
         numbered = sorted((self._number(row, where), i) for i, row in enumerate(rows))

@@ -16,7 +16,6 @@ from evolcoder.benchmarks.sources import evalplus_release_rows, field
 from evolcoder.templates import CODE_TASK_PREFIX, alpaca_prompt
 
 
-
 class MbppPlus(Benchmark):
     name = "mbppplus"
     order = 40

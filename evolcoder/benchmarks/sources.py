@@ -30,8 +30,8 @@ def field(row: dict, key: str, path: Any) -> Any:
     return row[key]
 
 
-def hub_rows(dataset_id: str, config: str | None, split: str, revision: str | None, param: str) -> list[dict[str, Any]]:
-    """A split of a hub dataset at `revision`; offline, an error naming the params key `param`."""
+def hub_rows(dataset_id: str, config: str | None, split: str, revision: str | None, instead: str) -> list[dict[str, Any]]:
+    """A split of a hub dataset at `revision`; offline, an error naming where a local copy goes (`instead`)."""
     try:
         from datasets import load_dataset
 
@@ -39,7 +39,8 @@ def hub_rows(dataset_id: str, config: str | None, split: str, revision: str | No
     except Exception as e:  # the hub raises many types when offline; all mean the same here
         raise BenchmarkUnavailable(
             f"could not load {dataset_id} ({config or 'default'}, {split}, revision {revision or 'main'}) from the "
-            f"hub: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}. Set {param} to a local copy (JSONL)."
+            f"hub: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}. "
+            f"Pass a local copy (JSONL) instead: {instead}."
         ) from e
 
 

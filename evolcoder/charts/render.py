@@ -10,7 +10,6 @@ chart as unchanged.
 from __future__ import annotations
 
 import csv
-import json
 import os
 import shutil
 from collections.abc import Callable, Iterable
@@ -22,9 +21,9 @@ import vl_convert
 
 from evolcoder.charts.specs import Rows, Spec
 from evolcoder.errors import EvolcoderError
-from evolcoder.jsonl import atomic_open
+from evolcoder.jsonl import atomic_open, read_json
 
-VEGA_LITE = "5.21"  # the major version DVC's plot templates are written for
+VEGA_LITE = "5.21"  # the newest Vega-Lite 5 that vl-convert bundles: DVC's plot templates are written for 5
 SCHEMA = "https://vega.github.io/schema/vega-lite/v5.json"
 STYLE = {
     "font": "DejaVu Sans, Helvetica, Arial, sans-serif",
@@ -59,14 +58,10 @@ class Drawn:
 def read_rows(path: Path) -> Rows:
     """The rows of a plot file: a JSON list of objects, or a TSV with a header (DVCLive's), its
     numbers read as numbers."""
-    text = path.read_text(encoding="utf-8")
     if path.suffix == ".tsv":
         return [{key: _number(value) for key, value in row.items()}
-                for row in csv.DictReader(text.splitlines(), delimiter="\t")]
-    try:
-        rows = json.loads(text)
-    except json.JSONDecodeError as e:
-        raise EvolcoderError(f"{path}:{e.lineno}: malformed JSON ({e.msg}); rerun the stage that writes it") from e
+                for row in csv.DictReader(path.read_text(encoding="utf-8").splitlines(), delimiter="\t")]
+    rows = read_json(path)
     if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
         raise EvolcoderError(f"{path}: expected a JSON list of objects (a DVC plot file)")
     return rows

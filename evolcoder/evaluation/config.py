@@ -54,7 +54,7 @@ class EvaluateConfig:
 
     @property
     def n_workers(self) -> int:
-        return self.workers or os.cpu_count() or 1
+        return self.workers or len(os.sched_getaffinity(0))
 
     @property
     def cache_path(self) -> Path:
