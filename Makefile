@@ -48,7 +48,8 @@ $(PLOTS_TEMPLATE): $(STAMP)
 	$(BIN)/evolcoder plots-template $@
 
 bench: $(STAMP)
-	for script in bench/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
+	for script in bench/*_speed.py bench/train_packing.py; do name=$$(basename $$script .py); \
+	  echo "== bench.$$name"; $(BIN)/python -m bench.$$name || exit 1; done
 
 clean-venv:
 	rm -rf $(VENV)

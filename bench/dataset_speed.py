@@ -7,7 +7,7 @@ MBPP+; near-dedupe with the default MinHash LSH settings. The peer, measured in 
 on 1,000 of the rows, is decontamination without the inverted index: each row's n-grams
 intersected with every problem's. Target: all 20,000 rows in under 60 s on 2 cores.
 
-    python bench/dataset_speed.py [--rows 20000]
+    python -m bench.dataset_speed [--rows 20000]
 """
 
 from __future__ import annotations
@@ -18,13 +18,12 @@ import random
 import re
 import sys
 import time
-from pathlib import Path
 
 from evolcoder.benchmarks import spec_of
-from evolcoder.data.decontam import BenchmarkIndex, content_words, load_problems, ngrams
-from evolcoder.data.dedupe import DedupeConfig, find_duplicates
+from evolcoder.dataset.decontam import BenchmarkIndex, content_words, load_problems, ngrams
+from evolcoder.dataset.dedupe import DedupeConfig, find_duplicates
+from tests.support.data import SHARED_DATA
 
-SHARED = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
 TARGET_S = 60.0
 EXTRAS = ("Use no global variables.", "Add type hints.", "Explain the time complexity.",
           "Handle the empty input.", "Do it without recursion.", "Write tests for it with pytest.")
@@ -45,7 +44,7 @@ def variant(row: dict, rng: random.Random, copy: int) -> dict:
 
 def make_rows(n: int, problems: list) -> list[dict]:
     rng = random.Random(0)
-    sample = json.loads((SHARED / "code_alpaca_2k.json").read_text())
+    sample = json.loads((SHARED_DATA / "code_alpaca_2k.json").read_text())
     rows = [variant(sample[i % len(sample)], rng, i // len(sample)) for i in range(n)]
     for i in rng.sample(range(n), n // 100):
         p = rng.choice(problems)
@@ -66,12 +65,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=20_000)
     args = parser.parse_args()
-    if not SHARED.is_dir():
-        print(f"skipped: {SHARED} (the real data) is absent", file=sys.stderr)
+    if not SHARED_DATA.is_dir():
+        print(f"skipped: {SHARED_DATA} (the real data) is absent", file=sys.stderr)
         return 0
     started = time.perf_counter()
-    problems = load_problems({"humaneval": None, "mbpp": SHARED / "mbpp_test.jsonl",
-                              "mbppplus": SHARED / "mbppplus_399.jsonl"})
+    problems = load_problems({"humaneval": None, "mbpp": SHARED_DATA / "mbpp_test.jsonl",
+                              "mbppplus": SHARED_DATA / "mbppplus_399.jsonl"})
     index = BenchmarkIndex(problems)
     index_s = time.perf_counter() - started
     rows = make_rows(args.rows, problems)

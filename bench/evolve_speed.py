@@ -2,25 +2,22 @@
 making one call at a time, the way WizardLM's evolution script calls the API.
 
 Both runs send the same number of distinct chat calls to the loopback OpenAI-compatible server
-(tests/llm_server.py, its own process) with 50 ms of latency per call, each with a fresh
+(tests/support/llm_server.py, its own process) with 50 ms of latency per call, each with a fresh
 temporary ledger, through the real `openai` provider. Target: >= 200 calls/s and >= 10x.
 
-    python bench/evolve_speed.py [--calls 1000] [--latency 0.05] [--concurrency 32]
+    python -m bench.evolve_speed [--calls 1000] [--latency 0.05] [--concurrency 32]
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
 import tempfile
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-from llm_server import ServerProcess  # noqa: E402
+from tests.support.llm_server import ServerProcess
 
-from evolcoder.llm import ChatRequest, LLMClient, LLMConfig, Ledger  # noqa: E402
+from evolcoder.llm import ChatRequest, LLMClient, LLMConfig, Ledger
 
 TARGET_RATE, TARGET_RATIO = 200.0, 10.0
 

@@ -16,7 +16,7 @@ harnesses run them, each measured --repeat times, best run kept:
 The target is the engine at >= 60% of the ceiling's samples/s; the floor shows how much of
 the rest is the fork itself. All harnesses must agree on every verdict.
 
-    python bench/exec_speed.py [--workers N] [--repeat 3]
+    python -m bench.exec_speed [--workers N] [--repeat 3]
 """
 
 from __future__ import annotations

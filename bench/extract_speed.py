@@ -13,13 +13,11 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Callable
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from evalplus.sanitize import sanitize  # noqa: E402
+from evalplus.sanitize import sanitize
 
-from evolcoder.evaluation.extract import extract_code  # noqa: E402
+from evolcoder.benchmarks.extract import extract_code
 
 REPEATS = 3
 MAX_GROWTH = 20.0  # for 10x the text: linear with headroom for noise, far below quadratic's ~100x

@@ -22,14 +22,13 @@ import time
 
 import torch
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests"))
 
 from evolcoder.benchmarks import load_benchmark
-from evolcoder.gen.config import GenerateConfig
-from evolcoder.gen.hf_backend import TransformersBackend
-from evolcoder.gen.runner import make_jobs, shard_jobs
+from evolcoder.generate.config import GenerateConfig
+from evolcoder.generate.hf_backend import TransformersBackend
+from evolcoder.generate.runner import make_jobs, shard_jobs
 from evolcoder.train.config import ScratchModelConfig
-from standin import save_standin_checkpoint  # a test stand-in: no model can be downloaded here
+from tests.support.standin import save_standin_checkpoint  # a test stand-in: no model can be downloaded here
 
 N_TASKS = 16
 MAX_NEW_TOKENS = 96  # long enough that decoding, not the prompt pass, dominates, as in real runs

@@ -39,21 +39,21 @@ from typing import Any
 import torch
 
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
 
-from evolcoder.benchmarks import load_benchmark  # noqa: E402
-from evolcoder.data.seed import read_file_rows  # noqa: E402
-from evolcoder.gen.backend import Backend, Job  # noqa: E402
-from evolcoder.gen.config import GenerateConfig  # noqa: E402
-from evolcoder.gen.runner import make_backend, make_jobs  # noqa: E402
-from evolcoder.jsonl import write_jsonl  # noqa: E402
-from evolcoder.llm.config import LLMConfig  # noqa: E402
-from evolcoder.train.config import ModelConfig, ScratchModelConfig, TrainConfig  # noqa: E402
-from evolcoder.train.launch import free_port  # noqa: E402
-from evolcoder.train.runner import RunPaths, run_training  # noqa: E402
-from generate_speed import timed  # noqa: E402  (bench/, this script's folder)
+from evolcoder.benchmarks import load_benchmark
+from evolcoder.seed.seed import read_file_rows
+from evolcoder.generate.backend import Backend, Job
+from evolcoder.generate.config import GenerateConfig
+from evolcoder.generate.runner import make_backend, make_jobs
+from evolcoder.jsonl import write_jsonl
+from evolcoder.llm.config import LLMConfig
+from evolcoder.train.config import ModelConfig, ScratchModelConfig, TrainConfig
+from evolcoder.train.launch import free_port
+from evolcoder.train.runner import RunPaths, run_training
+from bench.generate_speed import timed
+from tests.support.data import SHARED_DATA
 
-SHARED_SAMPLE = REPO.parent / "shared" / "data" / "code_alpaca_2k.json"
+SHARED_SAMPLE = SHARED_DATA / "code_alpaca_2k.json"
 # Dense bf16 tensor TFLOP/s from NVIDIA's datasheets (sparsity not counted); first match wins.
 PEAK_BF16_TFLOPS = (("GH200", 989.0), ("H200 NVL", 835.0), ("H200", 989.0), ("H100 NVL", 835.0),
                     ("H100 PCIe", 756.0), ("H100", 989.0), ("B200", 2250.0), ("A100", 312.0),

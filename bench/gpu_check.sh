@@ -6,7 +6,7 @@
 # transformers backend and, where vllm is installed, through a vLLM server (tokens/s); one
 # table, also written as JSON. All of it is bench/gpu_check.py calling the project's own train
 # runner and generation backends. Without a GPU it says so in one line and exits.
-# `--cpu-dry-run` runs the same checks on the CPU with a tiny model (what tests/test_gpu_check.py runs).
+# `--cpu-dry-run` runs the same checks on the CPU with a tiny model (what tests/bench/test_gpu_check.py runs).
 #
 # A bare machine without network: the project runs from this folder (PYTHONPATH); packages the
 # Python lacks are installed from wheels in .whl/ when that folder was carried along. Make them
@@ -47,4 +47,4 @@ if [ "$dry_run" = 0 ]; then
     || { echo "gpu_check: nvidia-smi lists a GPU but $PY's torch sees none (a CPU build of torch?)"; exit 2; }
   nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
 fi
-exec "$PY" bench/gpu_check.py "$@"
+exec "$PY" -m bench.gpu_check "$@"

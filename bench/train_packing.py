@@ -16,7 +16,7 @@ second of forward + backward + AdamW step over --steps batches spread evenly ove
 in turns, so that load from other processes skews it less. Targets: grouped >= 90% efficient,
 packed >= 1.2x grouped tokens/s.
 
-    python bench/train_packing.py [--data PATH] [--batch 8] [--steps 20] [--repeats 3]
+    python -m bench.train_packing [--data PATH] [--batch 8] [--steps 20] [--repeats 3]
 """
 
 from __future__ import annotations
@@ -32,16 +32,17 @@ from torch.utils.data import RandomSampler
 from transformers.trainer_pt_utils import LengthGroupedSampler
 
 from evolcoder.config import load_section
-from evolcoder.data.seed import read_file_rows
+from evolcoder.seed.seed import read_file_rows
 from evolcoder.templates import example_texts
 from evolcoder.train.batching import PaddingCollator, SupervisedDataset, packing_collator, token_counts
 from evolcoder.train.config import VARLEN_SDPA, ModelConfig, TrainConfig
 from evolcoder.train.model import add_pad_token, build_scratch_model, train_tokenizer
 from evolcoder.train.packing import register_varlen_sdpa
 from evolcoder.train.tokenize import encode_records
+from tests.support.data import SHARED_DATA
 
 REPO = Path(__file__).resolve().parent.parent
-SHARED_SAMPLE = REPO.parent / "shared" / "data" / "code_alpaca_2k.json"
+SHARED_SAMPLE = SHARED_DATA / "code_alpaca_2k.json"
 EFFICIENCY_TARGET = 0.90
 SPEEDUP_TARGET = 1.2
 

@@ -7,7 +7,7 @@ a script would write around the same sandbox: one answer at a time, each run wai
 the next. Both must give every answer the same label, timeouts aside (a loaded machine may
 push a slow answer over the limit in one run and not the other).
 
-    python bench/verify_speed.py [--workers N] [--timeout-s S] [--data PATH]
+    python -m bench.verify_speed [--workers N] [--timeout-s S] [--data PATH]
 """
 
 from __future__ import annotations
@@ -24,8 +24,9 @@ from evolcoder.exec import Job, Sandbox
 from evolcoder.verify.config import VerifyConfig
 from evolcoder.verify.language import classify
 from evolcoder.verify.verify import Answer, Label, compile_error, outcome_label, verify_answers
+from tests.support.data import SHARED_DATA
 
-DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "code_alpaca_2k.json"
+DATA = SHARED_DATA / "code_alpaca_2k.json"
 TARGET = 200.0
 
 

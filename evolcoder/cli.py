@@ -12,10 +12,10 @@ import sys
 from evolcoder.errors import EvolcoderError
 
 SUBCOMMANDS = {
-    "evolve": ("evolcoder.evol.command", "run the Evol-Instruct rounds, or --estimate their calls, tokens and USD"),
-    "generate": ("evolcoder.gen.command", "generate a benchmark's samples, all shards or one (--shard i/N), or merge"),
-    "evaluate": ("evolcoder.evaluation.cli", "score a samples file on HumanEval(+)/MBPP(+) in the sandbox: pass@k"),
-    "plots-template": ("evolcoder.charts.dvc_page", "write an HTML template with which `dvc plots show` draws offline"),
+    "evolve": ("evolcoder.evolve.cli", "run the Evol-Instruct rounds, or --estimate their calls, tokens and USD"),
+    "generate": ("evolcoder.generate.cli", "generate a benchmark's samples, all shards or one (--shard i/N), or merge"),
+    "evaluate": ("evolcoder.evaluate.cli", "score a samples file on HumanEval(+)/MBPP(+) in the sandbox: pass@k"),
+    "plots-template": ("evolcoder.report.cli", "write an HTML template with which `dvc plots show` draws offline"),
 }
 
 

@@ -8,10 +8,10 @@ data/benchmarks/<name>.jsonl (the folder is the stage's dependency).
 
 from evolcoder.benchmarks import benchmark_file, enabled_benchmarks
 from evolcoder.config import load_section
-from evolcoder.data.dataset import (DatasetConfig, build_dataset, composition_table, dataset_metrics,
+from evolcoder.dataset.dataset import (DatasetConfig, build_dataset, composition_table, dataset_metrics,
                                     instruction_length_table, read_rows)
-from evolcoder.data.decontam import BenchmarkIndex, load_problems
-from evolcoder.data.filters import ESTIMATE, tokenizer_counter
+from evolcoder.dataset.decontam import BenchmarkIndex, load_problems
+from evolcoder.dataset.filters import ESTIMATE, tokenizer_counter
 from evolcoder.jsonl import write_json, write_jsonl
 from evolcoder.train.config import ModelConfig, TrainConfig
 from stages import PARAMS_FILE, run_stage

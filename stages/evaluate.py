@@ -7,10 +7,10 @@ environment never passes for a weak model.
 
 from evolcoder.config import load_section
 from evolcoder.benchmarks import load_enabled_benchmark
-from evolcoder.evaluation.config import EvaluateConfig
-from evolcoder.evaluation.evaluate import check_references, evaluate
-from evolcoder.evaluation.output import format_summary, write_evaluation
-from evolcoder.evaluation.samples import read_samples
+from evolcoder.evaluate.config import EvaluateConfig
+from evolcoder.evaluate.evaluate import check_references, evaluate
+from evolcoder.evaluate.output import format_summary, write_evaluation
+from evolcoder.evaluate.samples import read_samples
 from stages import PARAMS_FILE, stage_argument, run_stage
 
 

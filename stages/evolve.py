@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from evolcoder.evol.pipeline import run_evolve
+from evolcoder.evolve.pipeline import run_evolve
 from stages import PARAMS_FILE, run_stage
 
 

@@ -1,8 +1,8 @@
 """DVC stage `fetch@<name>`: one input from outside the repository, saved as the file its entry
-names (`python -m stages.fetch <name>`); see evolcoder/data/fetch.py."""
+names (`python -m stages.fetch <name>`); see evolcoder/fetch/fetch.py."""
 
 from evolcoder.config import load_section
-from evolcoder.data.fetch import FetchEntry, fetch
+from evolcoder.fetch.fetch import FetchEntry, fetch
 from evolcoder.errors import EvolcoderError
 from stages import PARAMS_FILE, run_stage, stage_argument
 

@@ -4,8 +4,8 @@ Usage: python -m stages.generate <bench>. Runs `generate.num_shards` shards in p
 merges them into data/generations/<bench>.jsonl; a killed run resumes from its shard files.
 """
 
-from evolcoder.gen.command import load_inputs, output_path, work_dir
-from evolcoder.gen.runner import generate_benchmark
+from evolcoder.generate.cli import load_inputs, output_path, work_dir
+from evolcoder.generate.runner import generate_benchmark
 from stages import PARAMS_FILE, run_stage, stage_argument
 
 

@@ -11,12 +11,12 @@ from pathlib import Path
 from typing import Any
 
 from evolcoder.benchmarks import benchmark_file, enabled_benchmarks
-from evolcoder.charts import specs
-from evolcoder.charts.render import Chart, charts_section, draw_charts
+from evolcoder.report.charts import specs
+from evolcoder.report.charts.render import Chart, charts_section, draw_charts
 from evolcoder.config import load_section, read_yaml
 from evolcoder.errors import EvolcoderError
 from evolcoder.jsonl import atomic_open, read_json, write_json
-from evolcoder.report import ReportConfig, dry_run_notice, pass1_rows, passk_rows, provenance, render_report
+from evolcoder.report.report import ReportConfig, dry_run_notice, pass1_rows, passk_rows, provenance, render_report
 from stages import PARAMS_FILE, run_stage
 
 DATASET = "data/dataset/train.jsonl"
@@ -30,7 +30,7 @@ PROFILE_KEYS = ("seed.source", "evolve.rounds", "llm.provider", "llm.model", "da
 REPORT = Path("metrics/report.md")
 CHARTS_DIR = Path("metrics/charts")
 PASS1_PLOT = "metrics/pass1_vs_paper.json"
-# One chart per plot file: to add one, write its spec in evolcoder/charts/specs.py and a line here.
+# One chart per plot file: to add one, write its spec in evolcoder/report/charts/specs.py and a line here.
 CHARTS = (
     Chart("pass1_vs_paper", PASS1_PLOT, "report", "pass@1 (%): this run and WizardCoder-15B's published figures",
           specs.pass1_vs_paper),

@@ -1,7 +1,7 @@
 """DVC stage `seed`: the seed instructions the evolution starts from."""
 
 from evolcoder.config import load_section
-from evolcoder.data.seed import SeedConfig, make_seed
+from evolcoder.seed.seed import SeedConfig, make_seed
 from evolcoder.jsonl import write_json, write_jsonl
 from stages import PARAMS_FILE, run_stage
 

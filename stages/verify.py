@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections import Counter
 
 from evolcoder.config import load_section
-from evolcoder.evol.dry_run import teacher_provider
+from evolcoder.llm.dry_run import teacher_provider
 from evolcoder.jsonl import write_json
 from evolcoder.llm import Ledger, LLMClient, LLMConfig
 from evolcoder.verify.config import VerifyConfig

@@ -6,10 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from llm_server import LLMServer
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
+from tests.support.data import REPO_ROOT, SHARED_DATA
+from tests.support.llm_server import LLMServer
 
 
 @pytest.fixture
@@ -23,14 +22,6 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip(f"real data folder {SHARED_DATA} is absent (see shared/data/README.md)")
     return SHARED_DATA
-
-
-def shared_file(name: str) -> Path:
-    """One file of `../shared/data`, or skip the test naming what is missing."""
-    path = SHARED_DATA / name
-    if not path.is_file():
-        pytest.skip(f"real data file {path} is absent (see shared/data/README.md)")
-    return path
 
 
 @pytest.fixture
@@ -47,7 +38,7 @@ def cache_dir():
 
 @pytest.fixture
 def llm_server():
-    """A loopback OpenAI-compatible server (tests/llm_server.py) on a thread of this process;
+    """A loopback OpenAI-compatible server (tests/support/llm_server.py) on a thread of this process;
     its `settings` can be changed between calls (latency, fault rate and kinds, Retry-After)."""
     with LLMServer() as server:
         yield server
@@ -64,8 +55,8 @@ def ledger(tmp_path):
 
 @pytest.fixture(scope="session")
 def pipeline(tmp_path_factory) -> Path:
-    """A copy of the repository with a smaller profile, after one `dvc repro` (tests/small_pipeline.py)."""
-    from small_pipeline import small_pipeline
+    """A copy of the repository with a smaller profile, after one `dvc repro` (tests/support/small_pipeline.py)."""
+    from tests.support.small_pipeline import small_pipeline
 
     return small_pipeline(tmp_path_factory.mktemp("e2e") / "repo")
 
@@ -73,7 +64,7 @@ def pipeline(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def second_pipeline(tmp_path_factory) -> Path:
     """Another copy built the same way, for tests that compare two clones or change the workspace."""
-    from small_pipeline import small_pipeline
+    from tests.support.small_pipeline import small_pipeline
 
     return small_pipeline(tmp_path_factory.mktemp("clone") / "repo")
 
@@ -82,7 +73,7 @@ def second_pipeline(tmp_path_factory) -> Path:
 def tiny_checkpoint(tmp_path_factory) -> Path:
     """A random tiny GPTBigCode checkpoint (HF format, PAD token, 1024 positions, 400-token
     vocabulary): a stand-in for models/checkpoint."""
-    from standin import save_standin_checkpoint
+    from tests.support.standin import save_standin_checkpoint
     from evolcoder.train.config import ScratchModelConfig
 
     config = ScratchModelConfig(n_layer=2, n_embd=64, n_head=4, n_positions=1024, vocab_size=400)
@@ -120,7 +111,7 @@ def fake_gpus(monkeypatch):
 def transformers_server(tiny_checkpoint, tmp_path_factory):
     """Hugging Face's `transformers serve` serving the tiny checkpoint (with a pass-through chat
     template) on a free loopback port, for the whole session; skips naming what is missing."""
-    from transformers_serve import TransformersServe, missing_requirement, serveable_copy
+    from tests.support.transformers_serve import TransformersServe, missing_requirement, serveable_copy
 
     if (missing := missing_requirement()) is not None:
         pytest.skip(missing)

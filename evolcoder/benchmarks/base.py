@@ -65,7 +65,7 @@ class Problem:
 @dataclass(frozen=True)
 class Column:
     """A column of the report's table that a benchmark fills with one of its metrics, and the
-    pass@1 (%) WizardCoder-15B published for it, by published row (see `evolcoder.report`).
+    pass@1 (%) WizardCoder-15B published for it, by published row (see `evolcoder.report.report`).
     The seed's table (HumanEval, HumanEval+, MBPP, MBPP+) always shows; other columns show
     when their benchmark is enabled."""
 
@@ -87,7 +87,7 @@ class Benchmark:
     # `oracles` names EvalPlus's dataset whose special oracles apply ("humaneval" or "mbpp").
     compares_outputs: bool = False
     oracles: str = ""
-    # WizardCoder's extraction cuts a response at these markers (`evolcoder.evaluation.extract`).
+    # WizardCoder's extraction cuts a response at these markers (`evolcoder.benchmarks.extract`).
     cut_markers: tuple[str, ...] = ('if __name__ == "__main__":', "# Example usage")
     columns: tuple[Column, ...] = ()
     # Published versions by name, for benchmarks that have several (EvalPlus's); `load(None)`

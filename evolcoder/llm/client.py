@@ -35,7 +35,7 @@ def make_provider(config: LLMConfig, ledger: Ledger) -> ChatProvider | BatchProv
     only when chosen.
 
     `dry-run` has no provider here: its rule-based answers belong to the layer that writes the
-    prompts (`evolcoder.evol.dry_run`), which hands it to `LLMClient` as `provider`.
+    prompts (`evolcoder.llm.dry_run`), which hands it to `LLMClient` as `provider`.
     """
     if config.provider == "openai":
         from evolcoder.llm.openai_provider import OpenAIProvider

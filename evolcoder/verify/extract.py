@@ -1,6 +1,6 @@
 """The Python code of an answer, by the project's extraction rules, examples included.
 
-`evolcoder.evaluation.extract.program_of` picks the code of a response as WizardCoder's
+`evolcoder.benchmarks.extract.program_of` picks the code of a response as WizardCoder's
 scripts do, without the cut at a benchmark's markers (`# Example usage`, ...): verification
 runs the examples. An unfenced answer that is a whole program (Code Alpaca's answers carry no
 fence, and many are scripts without a `def`) is taken whole.
@@ -12,7 +12,7 @@ import ast
 import functools
 import warnings
 
-from evolcoder.evaluation.extract import FENCE, program_of
+from evolcoder.benchmarks.extract import FENCE, program_of
 
 
 @functools.lru_cache(maxsize=256)

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from evolcoder.errors import EvolcoderError
-from evolcoder.evol.records import round_filename
+from evolcoder.evolve.records import round_filename
 from evolcoder.jsonl import iter_jsonl, write_jsonl
 from evolcoder.verify.verify import Answer, Label
 

@@ -1,6 +1,6 @@
 """`tests` mode's teacher calls: one per answer, asking for assert-based tests of its task.
 
-The prompt (`evolcoder.evol.prompts.write_tests_prompt`) shows the task and what the answer
+The prompt (`evolcoder.llm.prompts.write_tests_prompt`) shows the task and what the answer
 defines, its interface: signatures of its top-level functions and classes (methods too), or
 the names a script leaves behind. Calls go through the LLM client and its ledger, like the
 evolution's, so a rerun with other verify settings sends none again.
@@ -12,7 +12,7 @@ import ast
 import copy
 from collections.abc import Sequence
 
-from evolcoder.evol.prompts import write_tests_prompt
+from evolcoder.llm.prompts import write_tests_prompt
 from evolcoder.llm import ChatRequest, ChatResult, LLMClient, LLMConfig
 
 STAGE = "verify"

@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from evolcoder.evol.prompts import parse_tests_reply
+from evolcoder.llm.prompts import parse_tests_reply
 from evolcoder.exec import Job, Outcome, Sandbox
 from evolcoder.llm import ChatResult
 from evolcoder.verify.config import VerifyConfig

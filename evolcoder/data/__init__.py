@@ -1,1 +1,0 @@
-"""Data: fetching inputs, the seed set, the merged instruction data set, dedupe and decontamination."""

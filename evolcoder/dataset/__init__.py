@@ -1,0 +1,1 @@
+"""The dataset stage: the merged instruction set, filtered, deduplicated and decontaminated."""

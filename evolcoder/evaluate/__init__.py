@@ -1,0 +1,1 @@
+"""The evaluate stage: verdicts in the sandbox and pass@k (`evolcoder evaluate`)."""

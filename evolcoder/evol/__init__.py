@@ -1,1 +1,0 @@
-"""Evol-Instruct: the evolution prompts and methods, rounds, elimination, and the dry-run teacher."""

@@ -1,0 +1,1 @@
+"""The fetch stage: inputs from outside the repository, saved as files DVC hashes."""

@@ -1,1 +1,0 @@
-"""Generation: shard planning, the transformers and openai backends, resumable shard files."""

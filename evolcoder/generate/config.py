@@ -1,0 +1,62 @@
+"""The `generate` params: which backend, how to decode, how to split the work."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import ClassVar, Literal
+
+from evolcoder.config import check
+from evolcoder.llm.config import LLMConfig
+
+
+def _server_default() -> LLMConfig:
+    return LLMConfig(provider="openai", model="models/checkpoint", base_url="http://localhost:8000/v1",
+                     api_key_env=None)
+
+
+@dataclass
+class GenerateConfig:
+    """Decoding settings shared by both backends.
+
+    `temperature: 0` is greedy decoding (one sample per task); above 0 each (task, sample)
+    draws from its own seeded generator (see `evolcoder.generate.sampling`). `stop` ends a
+    response at the first of these strings (and always at the tokenizer's EOS). `tabs`
+    rewrites four spaces as a tab in HumanEval prompts and tabs back to four spaces in the
+    responses, as WizardCoder's HumanEval script did. `server` is the OpenAI-compatible
+    endpoint of `backend: openai` (its sampling fields are taken from this section).
+    `RUNTIME` fields (params: `runtime.generate`) split the work, not the text.
+    """
+
+    RUNTIME: ClassVar[tuple[str, ...]] = ("batch_size", "num_shards", "device")
+
+    backend: Literal["transformers", "openai"] = "transformers"
+    model: str = "models/checkpoint"
+    n_samples: int = 1
+    temperature: float = 0.0
+    top_p: float = 0.95
+    max_new_tokens: int = 512
+    stop: list[str] = field(default_factory=lambda: ["\n### Instruction"])
+    tabs: bool = False
+    seed: int = 0
+    batch_size: int = 8
+    num_shards: int = 1
+    dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto"
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    server: LLMConfig = field(default_factory=_server_default)
+
+    def __post_init__(self) -> None:
+        check(self.n_samples >= 1, "generate.n_samples", f"must be at least 1, got {self.n_samples}")
+        check(self.temperature >= 0, "generate.temperature", f"must be >= 0 (0 = greedy), got {self.temperature}")
+        check(self.temperature > 0 or self.n_samples == 1, "generate.n_samples",
+              f"greedy decoding (temperature 0) gives one sample per task, got n_samples={self.n_samples}")
+        check(0 < self.top_p <= 1, "generate.top_p", f"must be in (0, 1], got {self.top_p}")
+        check(self.max_new_tokens >= 1, "generate.max_new_tokens", f"must be at least 1, got {self.max_new_tokens}")
+        check(all(self.stop), "generate.stop", "stop sequences must be non-empty strings")
+        check(self.batch_size >= 1, "generate.batch_size", f"must be at least 1, got {self.batch_size}")
+        check(self.num_shards >= 1, "generate.num_shards", f"must be at least 1, got {self.num_shards}")
+        check(self.backend == "transformers" or self.server.provider in ("openai", "replay"),
+              "generate.server.provider", f"must be openai or replay, got {self.server.provider!r}")
+
+    @property
+    def greedy(self) -> bool:
+        return self.temperature == 0

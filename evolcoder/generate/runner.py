@@ -1,0 +1,244 @@
+"""Generation for one benchmark: plan shards, run them (in parallel or one per node), merge.
+
+Shard files live in a work folder beside the output, with `plan.json` holding a
+fingerprint of everything that decides the text (settings, prompts, model files). A run
+whose fingerprint matches resumes the shard files; any other starts them afresh, so a
+changed model or prompt never mixes with stale generations.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import multiprocessing as mp
+import os
+import shutil
+import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from multiprocessing.connection import wait
+from pathlib import Path
+
+from tqdm import tqdm
+
+from evolcoder.benchmarks import Problem, get
+from evolcoder.config import ConfigError, recipe
+from evolcoder.errors import EvolcoderError
+from evolcoder.generate.backend import Backend, Completion, Job
+from evolcoder.generate.config import GenerateConfig
+from evolcoder.generate.shards import ShardFile, merge_shards, plan_shards, shard_path
+from evolcoder.gpus import describe, visible_gpus
+from evolcoder.jsonl import read_jsonl, write_json, write_jsonl
+
+PLAN_FILE = "plan.json"
+
+
+def make_jobs(benchmark: str, problems: Sequence[Problem], tabs: bool) -> list[Job]:
+    """One job per problem, in the benchmark's order, with the shared prompt template."""
+    spec = get(benchmark)
+    return [Job(p.task_id, spec.prompt(p, tabs=tabs)) for p in problems]
+
+
+def shard_jobs(jobs: Sequence[Job], index: int, total: int) -> list[Job]:
+    """The jobs of shard `index` of `total`, longest prompt first; the same plan on every node."""
+    plan = plan_shards([len(job.prompt) for job in jobs], total)
+    return [jobs[i] for i in plan[index]]
+
+
+def fingerprint(config: GenerateConfig, jobs: Sequence[Job], facts: dict) -> str:
+    """sha256 over the decoding settings, the numerics, the prompts and (transformers) the model's files."""
+    h = hashlib.sha256()
+    settings = recipe(config)  # runtime knobs (shards, batch size, concurrency) split the work, not the text
+    h.update(json.dumps([settings, facts], sort_keys=True, default=str).encode())
+    for job in jobs:
+        h.update(json.dumps([job.task_id, job.prompt]).encode())
+    if config.backend == "transformers":
+        for path in sorted(p for p in Path(config.model).rglob("*") if p.is_file()):
+            h.update(str(path.relative_to(config.model)).encode())
+            with open(path, "rb") as f:
+                h.update(hashlib.file_digest(f, "sha256").digest())
+    return h.hexdigest()
+
+
+def run_numerics(config: GenerateConfig) -> dict:
+    """The transformers backend's resolved dtype and device, torch and CUDA versions; {} for a server."""
+    if config.backend != "transformers":
+        return {}
+    from evolcoder.generate.hf_backend import numerics
+
+    return numerics(config)
+
+
+def prepare_work_dir(work_dir: str | Path, config: GenerateConfig, jobs: Sequence[Job]) -> None:
+    """Keep the shard files if they belong to this run's settings, numerics, prompts and model
+    (re-split when only the number of shards changed, a runtime knob), else clear them."""
+    work_dir = Path(work_dir)
+    facts = run_numerics(config)
+    plan = {"fingerprint": fingerprint(config, jobs, facts), "numerics": facts, "num_shards": config.num_shards,
+            "n_tasks": len(jobs), "n_samples": config.n_samples}
+    plan_file = work_dir / PLAN_FILE
+    if plan_file.is_file():
+        old = json.loads(plan_file.read_text())
+        if old == plan:
+            return
+        if {**old, "num_shards": plan["num_shards"]} == plan:
+            reshard(work_dir, old["num_shards"], config, jobs)
+            write_json(plan_file, plan)
+            return
+        print(f"generate: settings, numerics (dtype, device, torch, CUDA), prompts or model changed since "
+              f"{work_dir} was written; starting afresh")
+        shutil.rmtree(work_dir)
+    work_dir.mkdir(parents=True, exist_ok=True)  # other nodes may be creating it too
+    (work_dir / ".gitignore").write_text("*\n")  # resume state, not an artifact
+    write_json(plan_file, plan)
+
+
+def reshard(work_dir: Path, old_total: int, config: GenerateConfig, jobs: Sequence[Job]) -> None:
+    """Move the finished tasks of `old_total` shard files into `config.num_shards` new ones."""
+    rows: dict[str, list[dict]] = {}
+    for path in shard_files(work_dir, old_total):
+        if path.is_file():
+            with ShardFile(path, config.n_samples) as shard:  # the lock: no shard of the old plan still runs
+                done = shard.recover()
+            for row in read_jsonl(path):
+                if row["task_id"] in done:
+                    rows.setdefault(row["task_id"], []).append(row)
+    for index in range(config.num_shards):
+        mine = shard_jobs(jobs, index, config.num_shards)
+        write_jsonl(shard_path(work_dir, index, config.num_shards),
+                    (row for job in mine for row in rows.get(job.task_id, ())))
+    for path in shard_files(work_dir, old_total):
+        path.unlink(missing_ok=True)
+    print(f"generate: {len(rows)} finished tasks re-split from {old_total} into {config.num_shards} shard files")
+
+
+def make_backend(config: GenerateConfig, work_dir: str | Path) -> Backend:
+    if config.backend == "openai":
+        from evolcoder.generate.openai_backend import OpenAIBackend
+
+        return OpenAIBackend(config, Path(work_dir) / "ledger")
+    from evolcoder.generate.hf_backend import TransformersBackend
+
+    return TransformersBackend(config)
+
+
+def run_shard(config: GenerateConfig, jobs: Sequence[Job], index: int, total: int,
+              work_dir: str | Path, label: str = "generate") -> int:
+    """Generate shard `index` of `total`, skipping tasks its file already holds; return tasks done now."""
+    mine = shard_jobs(jobs, index, total)
+    with ShardFile(shard_path(work_dir, index, total), config.n_samples) as shard:
+        done = shard.recover()
+        todo = [job for job in mine if job.task_id not in done]
+        if not todo:
+            return 0
+        backend = make_backend(config, work_dir)
+        with tqdm(total=len(mine), initial=len(mine) - len(todo), desc=f"{label} shard {index}/{total}",
+                  unit="task", position=index) as bar:
+            for start in range(0, len(todo), config.batch_size):
+                batch = todo[start:start + config.batch_size]
+                shard.append(rows_of(batch, backend.generate(batch), config.tabs))
+                bar.update(len(batch))
+    return len(todo)
+
+
+def rows_of(jobs: Sequence[Job], completions: Sequence[Sequence[Completion]], tabs: bool) -> Iterator[dict]:
+    """Output rows; with `tabs`, tabs in responses go back to four spaces (WizardCoder's rewrite)."""
+    for job, samples in zip(jobs, completions):
+        for sample, c in enumerate(samples):
+            response = c.text.replace("\t", "    ") if tabs else c.text
+            yield {"task_id": job.task_id, "sample": sample, "prompt": job.prompt, "response": response,
+                   "finish_reason": c.finish_reason, "n_tokens": c.n_tokens}
+
+
+def run_all_shards(config: GenerateConfig, jobs: Sequence[Job], work_dir: str | Path, label: str = "generate") -> None:
+    """All `num_shards` shards: in this process when there is one, else one process each, in parallel."""
+    total = config.num_shards
+    if total == 1:
+        run_shard(config, jobs, 0, 1, work_dir, label)
+        return
+    ctx = mp.get_context("spawn")
+    gpus = shard_gpus(config)
+    threads = max(1, (os.cpu_count() or 1) // total)
+    procs = []
+    for index in range(total):
+        env = {"CUDA_VISIBLE_DEVICES": gpus[index]} if gpus else {}
+        with _environ(env):
+            proc = ctx.Process(target=_shard_process, args=(config, list(jobs), index, total, str(work_dir), label,
+                                                            None if gpus else threads))
+            proc.start()
+        procs.append(proc)
+    _wait_all(procs, work_dir)
+
+
+def _shard_process(config: GenerateConfig, jobs: list[Job], index: int, total: int, work_dir: str, label: str,
+                   threads: int | None) -> None:
+    if threads is not None:
+        import torch
+
+        torch.set_num_threads(threads)
+    try:
+        run_shard(config, jobs, index, total, work_dir, label)
+    except EvolcoderError as e:  # the message says what to do; the parent reports the exit status
+        print(f"generate: shard {index}/{total}: error: {e}", file=sys.stderr)
+        sys.exit(1)
+
+
+def _wait_all(procs: list, work_dir: str | Path) -> None:
+    """Wait for every shard; on the first failure stop the others (their finished tasks stay on disk)."""
+    running = list(procs)
+    while running:
+        for sentinel in wait([p.sentinel for p in running]):
+            proc = next(p for p in running if p.sentinel == sentinel)
+            proc.join()
+            running.remove(proc)
+            if proc.exitcode != 0:
+                for other in running:
+                    other.terminate()
+                    other.join()
+                index = procs.index(proc)
+                raise EvolcoderError(
+                    f"generation shard {index}/{len(procs)} failed (exit code {proc.exitcode}, its error is "
+                    f"above); finished tasks are kept in {work_dir}, so rerunning resumes from them")
+
+
+def shard_gpus(config: GenerateConfig) -> list[str]:
+    """The GPU of each shard process, one each ([] when the shards run on the CPU): every shard
+    loads its own copy of the model, so two on one GPU would run out of memory or crawl."""
+    if config.backend != "transformers" or config.device == "cpu":
+        return []
+    gpus = visible_gpus()
+    if gpus and config.num_shards > len(gpus):
+        raise ConfigError(
+            f"runtime.generate.num_shards: {config.num_shards} shards but {describe(gpus)}; each shard loads "
+            f"its own copy of the model onto its own GPU: set runtime.generate.num_shards to at most "
+            f"{len(gpus)}, or make more GPUs visible")
+    return gpus[:config.num_shards]
+
+
+@contextmanager
+def _environ(updates: dict[str, str]) -> Iterator[None]:
+    """Set environment variables while a child process starts (spawned children copy them)."""
+    saved = {k: os.environ.get(k) for k in updates}
+    os.environ.update(updates)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def shard_files(work_dir: str | Path, total: int) -> list[Path]:
+    return [shard_path(work_dir, i, total) for i in range(total)]
+
+
+def generate_benchmark(config: GenerateConfig, benchmark: str, problems: Sequence[Problem],
+                       out: str | Path, work_dir: str | Path) -> dict:
+    """Generate every task x sample of `benchmark` into `out`; return a short summary."""
+    jobs = make_jobs(benchmark, problems, config.tabs)
+    prepare_work_dir(work_dir, config, jobs)
+    run_all_shards(config, jobs, work_dir, label=benchmark)
+    n_rows = merge_shards(shard_files(work_dir, config.num_shards), [j.task_id for j in jobs], config.n_samples, out)
+    return {"benchmark": benchmark, "n_tasks": len(jobs), "n_samples": config.n_samples, "rows": n_rows}

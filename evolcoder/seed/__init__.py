@@ -1,0 +1,1 @@
+"""The seed stage: the seed instructions the evolution starts from."""

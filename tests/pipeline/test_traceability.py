@@ -1,0 +1,83 @@
+"""Every number traced to hashed inputs, shown on a second copy of the small pipeline: two clones
+give the same bytes, runtime knobs rerun nothing, an edited input file shows in `dvc status`,
+and a score names the model it was generated from."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from ruamel.yaml import YAML
+
+from evolcoder.config import read_yaml
+from tests.support.repo_copy import dvc, git
+
+pytestmark = pytest.mark.slow
+RUNTIME = {
+    "llm": {"concurrency": 3, "max_retries": 1, "timeout_s": 30.0, "requests_per_minute": 100},
+    "generate": {"num_shards": 1, "batch_size": 3, "device": "cpu", "server": {"concurrency": 2}},
+    "evaluate": {"workers": 1, "cache": False, "cache_dir": "/nonexistent-cache"},
+    "train": {"logging_steps": 2, "save_steps": 3, "save_total_limit": 1, "work_dir": ".work/elsewhere"},
+}
+
+
+@pytest.fixture
+def clone(second_pipeline) -> Path:
+    return second_pipeline
+
+
+def out_hashes(lock: dict) -> dict[str, str]:
+    return {f"{stage}: {out['path']}": out["md5"] for stage, entry in lock["stages"].items()
+            for out in entry.get("outs", [])}
+
+
+def changed_stages(repo: Path) -> set[str]:
+    """The stages `dvc status` reports (their names end with ':' at the start of a line)."""
+    return {line[:-1] for line in dvc(repo, "status").splitlines() if line.endswith(":") and not line.startswith("\t")}
+
+
+def test_two_clones_record_the_same_md5_for_every_output(pipeline, clone):
+    first, second = (out_hashes(read_yaml(repo.parent / "first_repro.lock")) for repo in (pipeline, clone))
+    assert first.keys() == second.keys()
+    differ = sorted(key for key in first if first[key] != second[key])
+    assert not differ, f"outputs whose md5 differs between two clones of the same commit: {differ}"
+
+
+def test_changing_runtime_knobs_reruns_nothing(clone):
+    params = read_yaml(clone / "params.yaml")
+    for section, knobs in RUNTIME.items():
+        params["runtime"][section].update(knobs)
+    YAML().dump(params, clone / "params.yaml")
+    try:
+        assert changed_stages(clone) == set()
+    finally:
+        git(clone, "checkout", "params.yaml")
+
+
+def test_an_edited_seed_or_benchmark_file_shows_in_dvc_status(clone):
+    seed_file = clone / "evolcoder/seed/builtin_seeds.jsonl"
+    seed_file.write_text(seed_file.read_text() + seed_file.read_text().splitlines(True)[0].replace("Write", "Now write"))
+    benchmark = clone / "data/benchmarks/humaneval.jsonl"
+    benchmark.write_text("".join(benchmark.read_text().splitlines(True)[:-1]))
+    try:
+        assert {"seed", "dataset", "generate@humaneval", "evaluate@humaneval"} <= changed_stages(clone)
+    finally:
+        git(clone, "checkout", str(seed_file))
+        dvc(clone, "checkout", "--force", str(benchmark.relative_to(clone)))
+    assert changed_stages(clone) == set()
+
+
+def test_a_score_names_the_model_it_was_generated_from(clone, tiny_checkpoint):
+    shutil.copytree(tiny_checkpoint, clone / "models/other")
+    params = read_yaml(clone / "params.yaml")
+    params["generate"]["model"] = "models/other"
+    YAML().dump(params, clone / "params.yaml")
+    ran = dvc(clone, "repro")
+    assert "Running stage 'train'" not in ran and "Running stage 'generate@humaneval'" in ran
+    lock = read_yaml(clone / "dvc.lock")["stages"]
+    deps = {d["path"]: d["md5"] for d in lock["generate@humaneval"]["deps"]}
+    assert "models/checkpoint" not in deps
+    report = (clone / "metrics/report.md").read_text()
+    assert f"| `models/other` | `{deps['models/other']}` |" in report
+    assert "pass@1" in dvc(clone, "metrics", "diff", "HEAD", "--all")

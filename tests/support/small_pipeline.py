@@ -1,0 +1,54 @@
+"""A copy of the repository with a smaller profile (minutes on 2 cores), after one `dvc repro`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ruamel.yaml import YAML
+
+from tests.support.data import SHARED_DATA
+from evolcoder.benchmarks import get
+from evolcoder.config import read_yaml
+from evolcoder.jsonl import write_jsonl
+from tests.support.repo_copy import commit_all, copy_repo, dvc
+
+N_TASKS = 10
+MBPP_TEST = SHARED_DATA / "mbpp_test.jsonl"
+OVERRIDES = {
+    ("seed", "limit"): 16,
+    ("evolve", "rounds"): 1,
+    ("dataset", "rounds"): [0, 1],
+    ("train", "max_steps"): 4,
+    ("generate", "max_new_tokens"): 32,
+}
+
+
+def smaller_profile(dest: Path) -> None:
+    """The first tasks of each benchmark as the user's own files in data/benchmarks/ (in place of
+    the default profile's fetch of the whole of HumanEval), and the overrides above."""
+    params = read_yaml(dest / "params.yaml")
+    del params["fetch"]["humaneval"]
+    write_jsonl(dest / "data/benchmarks/humaneval.jsonl", get("humaneval").public_rows()[:N_TASKS])
+    if MBPP_TEST.is_file():  # as CI does with the real file, on its first tasks to keep it short
+        (dest / "data/benchmarks/mbpp.jsonl").write_text("".join(MBPP_TEST.read_text().splitlines(True)[:N_TASKS]))
+        params["benchmarks"].append("mbpp")
+    for keys, value in OVERRIDES.items():
+        section = params
+        for key in keys[:-1]:
+            section = section[key]
+        section[keys[-1]] = value
+    YAML().dump(params, dest / "params.yaml")
+
+
+def small_pipeline(dest: Path) -> Path:
+    """Copy, shrink, commit, `dvc repro`, commit again; the repro's dvc.lock is also kept in
+    `first_repro.lock` beside the copy (later tests change the workspace)."""
+    copy_repo(dest)
+    smaller_profile(dest)
+    # the user's own benchmark files, tracked as the README says (a queued experiment gets them from the cache)
+    dvc(dest, "add", *(str(p.relative_to(dest)) for p in sorted((dest / "data/benchmarks").glob("*.jsonl"))))
+    commit_all(dest, "smaller profile")
+    dvc(dest, "repro")
+    commit_all(dest, "repro")
+    (dest.parent / "first_repro.lock").write_text((dest / "dvc.lock").read_text())
+    return dest

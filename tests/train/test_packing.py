@@ -1,0 +1,115 @@
+"""Padding-free packing: examples of a packed row stay apart, and the loss is the padded batch's."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+from tests.support.data import shared_file
+
+from evolcoder.config import ConfigError, from_dict
+from evolcoder.templates import example_texts
+from evolcoder.train.batching import PaddingCollator, packing_collator, token_counts
+from evolcoder.train.config import PACKING_ATTENTION, ScratchModelConfig, TrainConfig
+from evolcoder.train.model import add_pad_token, build_scratch_model, train_tokenizer
+from evolcoder.train.packing import register_varlen_sdpa
+from evolcoder.train.tokenize import IGNORE_INDEX, encode_records
+
+CPU_ATTENTION = ["sdpa_varlen", "sdpa", "eager"]  # sdpa_varlen is what packed training runs on the CPU
+
+
+@pytest.fixture(scope="module")
+def examples_and_model():
+    """Six Code Alpaca rows of different lengths, and a tiny GPTBigCode (multi-query, like StarCoder)."""
+    rows = json.loads(shared_file("code_alpaca_2k.json").read_text())[:200]
+    tokenizer = train_tokenizer((p + a for p, a in map(example_texts, rows)), vocab_size=600, min_frequency=2)
+    examples, _ = encode_records(rows[:6], tokenizer, max_length=256)
+    model = build_scratch_model(ScratchModelConfig(n_layer=2, n_embd=64, n_head=4, n_positions=256), tokenizer, seed=0)
+    add_pad_token(model, tokenizer)
+    model.config.use_cache = False  # as the Trainer trains: with a KV cache transformers builds no packed mask
+    register_varlen_sdpa()
+    rows = [{"input_ids": e.input_ids, "labels": e.labels} for e in examples]
+    assert len({len(r["input_ids"]) for r in rows}) > 3
+    return rows, model, tokenizer
+
+
+def per_token_losses(model, batch) -> torch.Tensor:
+    """Cross-entropy of each position's next-token prediction (0 where the label is masked)."""
+    logits = model(**batch).logits[0, :-1]
+    labels = batch["labels"][0, 1:]
+    return torch.nn.functional.cross_entropy(logits, labels, ignore_index=IGNORE_INDEX, reduction="none")
+
+
+@pytest.mark.parametrize("attn", CPU_ATTENTION)
+def test_packed_row_gives_each_example_the_loss_it_has_alone(examples_and_model, attn):
+    rows, model, _ = examples_and_model
+    model.set_attn_implementation(attn)
+    packed = packing_collator()(rows)
+    with torch.no_grad():
+        token_losses = per_token_losses(model, packed)
+        bounds = packed["cu_seq_lens_q"].tolist()
+        for row, start, end in zip(rows, bounds, bounds[1:]):
+            assert packed["position_ids"][0, start:end].tolist() == list(range(end - start))
+            alone = model(input_ids=torch.tensor([row["input_ids"]]), labels=torch.tensor([row["labels"]])).loss
+            counted = packed["labels"][0, start + 1:end] != IGNORE_INDEX
+            in_row = token_losses[start:end - 1][counted].mean()
+            assert in_row == pytest.approx(alone.item(), rel=1e-5, abs=1e-6)
+
+
+def test_packed_batch_has_the_padded_batch_loss_and_gradients(examples_and_model):
+    rows, model, tokenizer = examples_and_model
+    results = []
+    padding = PaddingCollator(pad_token_id=tokenizer.pad_token_id)
+    for collator, attn in ((packing_collator(), "sdpa_varlen"), (padding, "sdpa")):
+        model.set_attn_implementation(attn)
+        model.zero_grad()
+        batch = collator(rows)
+        loss = model(**batch).loss
+        loss.backward()
+        results.append((loss.item(), [p.grad.clone() for p in model.parameters()]))
+        assert token_counts(batch)[0] == sum(len(r["input_ids"]) for r in rows)
+    (packed_loss, packed_grads), (padded_loss, padded_grads) = results
+    assert packed_loss == pytest.approx(padded_loss, rel=1e-5)
+    for packed_grad, padded_grad in zip(packed_grads, padded_grads):
+        assert torch.allclose(packed_grad, padded_grad, rtol=1e-4, atol=1e-6)
+
+
+def test_gptbigcode_hands_the_boundaries_not_the_positions_to_its_attention_layers(examples_and_model):
+    """Why the collator sends cu_seq_lens: a kernel that looks for the examples in position_ids
+    (FlashAttention's fallback) never sees them in GPTBigCode."""
+    from transformers import AttentionInterface
+
+    rows, model, _ = examples_and_model
+    seen = []
+
+    def spy(module, query, key, value, attention_mask, **kwargs):
+        seen.append(set(kwargs))
+        return AttentionInterface()["sdpa_varlen"](module, query, key, value, attention_mask, **kwargs)
+
+    AttentionInterface.register("spy", spy)
+    model.set_attn_implementation("spy")
+    with torch.no_grad():
+        model(**packing_collator()(rows[:2]))
+    assert len(seen) == model.config.n_layer
+    assert all("cu_seq_lens_q" in keys and "position_ids" not in keys for keys in seen)
+
+
+def test_collator_concatenates_restarts_positions_and_masks_each_first_label():
+    rows = [{"input_ids": [5, 6, 7], "labels": [-100, 6, 7]}, {"input_ids": [8, 9], "labels": [8, 9]}]
+    batch = packing_collator()(rows)
+    assert batch["input_ids"].tolist() == [[5, 6, 7, 8, 9]]
+    assert batch["position_ids"].tolist() == [[0, 1, 2, 0, 1]]
+    assert batch["labels"].tolist() == [[-100, 6, 7, -100, 9]]  # 8 is never predicted from example 1's 7
+    assert batch["cu_seq_lens_q"].tolist() == [0, 3, 5] and batch["max_length_q"] == 3
+    assert "attention_mask" not in batch and token_counts(batch) == (5, 5)
+
+
+def test_packing_is_refused_with_an_attention_that_mixes_examples():
+    with pytest.raises(ConfigError, match=r"train.packing: attention implementation 'paged\|eager' .* cannot keep "
+                                          r"packed examples apart; use one of: auto, sdpa_varlen, flash_attention_2"):
+        from_dict(TrainConfig, {"packing": True, "attn_implementation": "paged|eager"}, prefix="train")
+    with pytest.raises(ConfigError, match="sdpa_varlen .* needs train.packing: true"):
+        from_dict(TrainConfig, {"attn_implementation": "sdpa_varlen"}, prefix="train")
+    for attn in ("auto", *PACKING_ATTENTION):
+        assert from_dict(TrainConfig, {"packing": True, "attn_implementation": attn}, prefix="train").packing
