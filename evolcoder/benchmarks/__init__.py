@@ -1,11 +1,12 @@
-"""The benchmarks: one module each, found by the registry; everything else asks it.
+"""The benchmarks: one module each, listed in the registry; everything else asks it.
 
     from evolcoder.benchmarks import get, load_benchmark
-    problems = load_benchmark("mbpp", "../shared/data/mbpp_test.jsonl")
+    problems = load_benchmark("mbpp", "data/benchmarks/mbpp.jsonl")
     prompt = get("mbpp").prompt(problems[0])
 
 To add a benchmark, add a module to this package defining an instance of a `Benchmark`
-subclass (see `humaneval.py` for a small one); list it under `benchmarks:` in params.yaml.
+subclass (see `humaneval.py` for a small one), list the instance in `registry.BENCHMARKS`,
+and name it under `benchmarks:` in params.yaml.
 
 In the pipeline, benchmark `<name>` is read from `data/benchmarks/<name>.jsonl`, a file DVC
 hashes: written by a `fetch` entry from the benchmark's public source, or your own copy.
@@ -15,14 +16,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from evolcoder.benchmarks.base import Benchmark, BenchmarkUnavailable, Column, Problem, Release
-from evolcoder.benchmarks.registry import all_benchmarks, get, names
+from evolcoder.benchmarks.base import Benchmark, Column, Problem, Release
+from evolcoder.benchmarks.registry import BENCHMARKS, all_benchmarks, get, names
+from evolcoder.benchmarks.extract import extract_code, program_of
 from evolcoder.config import coerce, read_yaml
-from evolcoder.errors import EvolcoderError
+from evolcoder.errors import BenchmarkUnavailable, EvolcoderError
 
-__all__ = ["BENCHMARK_DIR", "Benchmark", "BenchmarkUnavailable", "Column", "Problem", "Release", "all_benchmarks",
-           "benchmark_file", "enabled_benchmarks", "get", "load_benchmark", "load_enabled_benchmark",
-           "load_file_benchmark", "names", "spec_of"]
+__all__ = ["BENCHMARKS", "BENCHMARK_DIR", "Benchmark", "BenchmarkUnavailable", "Column", "Problem", "Release", "all_benchmarks",
+           "benchmark_file", "enabled_benchmarks", "extract_code", "get", "load_benchmark", "load_enabled_benchmark",
+           "load_file_benchmark", "names", "program_of", "spec_of"]
 
 BENCHMARK_DIR = Path("data/benchmarks")
 

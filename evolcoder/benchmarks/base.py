@@ -6,14 +6,11 @@ the figures WizardCoder published on it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from evolcoder.errors import EvolcoderError
-
-
-class BenchmarkUnavailable(EvolcoderError):
-    """A benchmark's data could not be read or fetched."""
+from evolcoder.benchmarks.sources import read_local
+from evolcoder.errors import BenchmarkUnavailable
 
 
 @dataclass(frozen=True)
@@ -33,7 +30,8 @@ class Problem:
     `prompt` is what a completion continues (HumanEval's signature and docstring; empty for
     MBPP); `text` the natural-language task (MBPP) or the docstring prompt (MBPP+).
     `canonical_solution` is as its source ships it (a function body for HumanEval(+), a whole
-    program for MBPP(+)); `reference` is always the whole reference program. `test` is test
+    program for MBPP(+)); `reference` is always the whole reference program, set by the
+    benchmark when it builds the problem (`Benchmark.load`). `test` is test
     code ending in a `check(candidate)` for HumanEval; MBPP keeps its asserts in `test_list`
     and setup code in `test_setup`. EvalPlus problems carry their inputs.
     """
@@ -53,13 +51,7 @@ class Problem:
     atol: float = 0.0
     contract: str = ""
     assertion: str = ""
-
-    @property
-    def reference(self) -> str:
-        """The canonical solution as a whole program, as the problem's benchmark builds it."""
-        from evolcoder.benchmarks.registry import get  # the registry imports this module
-
-        return get(self.benchmark).reference_program(self)
+    reference: str = ""
 
 
 @dataclass(frozen=True)
@@ -77,11 +69,10 @@ class Column:
 
 class Benchmark:
     """One benchmark. Subclasses set the attributes and implement `problems` and `prompt` (and
-    `public_rows` when the benchmark has a public source); a module of `evolcoder.benchmarks`
-    that defines an instance registers it (see `registry`)."""
+    `public_rows` when the benchmark has a public source); its instance is listed in
+    `registry.BENCHMARKS`."""
 
     name: str  # the key of the `benchmarks` params section and of the generate@/evaluate@ stages
-    order: int = 100  # place in tables and listings
     default_source: str = ""  # what `public_rows` reads, for messages and the README
     # EvalPlus benchmarks compare outputs with the canonical solution's on base and plus inputs;
     # `oracles` names EvalPlus's dataset whose special oracles apply ("humaneval" or "mbpp").
@@ -97,9 +88,11 @@ class Benchmark:
 
     def load(self, path: str | None) -> list[Problem]:
         """Every problem, from the local JSONL `path` or (None) the public source."""
-        from evolcoder.benchmarks.sources import read_local  # sources imports this module
+        return self.built(read_local(path) if path else self.public_rows(), path)
 
-        return self.problems(read_local(path) if path else self.public_rows(), path)
+    def built(self, rows: list[dict[str, Any]], where: str | None) -> list[Problem]:
+        """`problems(rows, where)`, each with its whole reference program."""
+        return [replace(p, reference=self.reference_program(p)) for p in self.problems(rows, where)]
 
     def problems(self, rows: list[dict[str, Any]], where: str | None) -> list[Problem]:
         """Problems from rows of the benchmark's own format; `where` names their file in errors."""
@@ -124,7 +117,7 @@ class Benchmark:
         if path is None and release.tag is None:
             raise BenchmarkUnavailable(f"{self.name} {version} has no public download: pass its file "
                                        f"(--problems, or data/benchmarks/{self.name}.jsonl)")
-        problems = self.load(path) if path is not None else self.problems(self.public_rows(version), None)
+        problems = self.load(path) if path is not None else self.built(self.public_rows(version), None)
         if len(problems) != release.tasks:
             raise BenchmarkUnavailable(f"{path or release.tag}: {len(problems)} tasks, but {self.name} {version} "
                                        f"has {release.tasks}; pass the file of that version or leave the version out")

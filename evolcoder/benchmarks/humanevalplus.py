@@ -13,7 +13,6 @@ from evolcoder.benchmarks.sources import evalplus_release_rows
 
 class HumanEvalPlus(HumanEvalFormat):
     name = "humanevalplus"
-    order = 20
     default_source = "EvalPlus's HumanEvalPlus release v0.1.10"
     compares_outputs = True
     oracles = "humaneval"

@@ -36,7 +36,6 @@ def entry_point_of(assertion: str) -> str:
 
 class Mbpp(Benchmark):
     name = "mbpp"
-    order = 30
     default_source = f"the hub's {HUB_ID} ('full', test split)"
     cut_markers = (*Benchmark.cut_markers, "# Test examples")
     columns = (Column("MBPP", "pass@1", {"paper": 51.8}, seed_table=True),)
@@ -83,7 +82,6 @@ class Mbpp(Benchmark):
 
 class MbppValid(Mbpp):
     name = "mbpp_valid"
-    order = 50
     default_source = f"the hub's {HUB_ID} ('full', validation split)"
     columns = (Column("MBPP valid", "pass@1"),)
     task_numbers = range(511, 601)

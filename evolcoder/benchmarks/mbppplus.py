@@ -18,7 +18,6 @@ from evolcoder.templates import CODE_TASK_PREFIX, alpaca_prompt
 
 class MbppPlus(Benchmark):
     name = "mbppplus"
-    order = 40
     default_source = "EvalPlus's MbppPlus release v0.2.0"
     compares_outputs = True
     oracles = "mbpp"

@@ -1,48 +1,35 @@
-"""The benchmark registry: every `Benchmark` instance defined by a module of this package.
+"""The benchmark registry: every benchmark, listed once, in table order.
 
-Adding a benchmark is adding one module here; generation, evaluation, decontamination and
-the report find it by name.
+Adding a benchmark is one module of this package (see `humaneval.py` for a small one) and its
+instance in `BENCHMARKS`; generation, evaluation, decontamination and the report find it by name.
 """
 
 from __future__ import annotations
 
-import functools
-import importlib
-import pkgutil
-from pathlib import Path
-
 from evolcoder.benchmarks.base import Benchmark
+from evolcoder.benchmarks.humaneval import HUMANEVAL
+from evolcoder.benchmarks.humanevalplus import HUMANEVALPLUS
+from evolcoder.benchmarks.mbpp import MBPP, MBPP_VALID
+from evolcoder.benchmarks.mbppplus import MBPPPLUS
+from evolcoder.errors import UnknownBenchmark
 
-_INFRASTRUCTURE = {"base", "registry", "sources"}
-
-
-@functools.cache
-def _registry() -> dict[str, Benchmark]:
-    found: dict[str, Benchmark] = {}
-    for module_info in pkgutil.iter_modules([str(Path(__file__).parent)]):
-        if module_info.name in _INFRASTRUCTURE:
-            continue
-        module = importlib.import_module(f"evolcoder.benchmarks.{module_info.name}")
-        for value in vars(module).values():
-            if isinstance(value, Benchmark):
-                if value.name in found and found[value.name] is not value:
-                    raise RuntimeError(f"two benchmarks are named {value.name!r} ({module.__name__})")
-                found[value.name] = value
-    return dict(sorted(found.items(), key=lambda item: (item[1].order, item[0])))
+BENCHMARKS: tuple[Benchmark, ...] = (HUMANEVAL, HUMANEVALPLUS, MBPP, MBPPPLUS, MBPP_VALID)
+_BY_NAME = {benchmark.name: benchmark for benchmark in BENCHMARKS}
+assert len(_BY_NAME) == len(BENCHMARKS), "two benchmarks share a name"
 
 
 def names() -> list[str]:
     """Every registered benchmark's name, in table order."""
-    return list(_registry())
+    return list(_BY_NAME)
 
 
 def get(name: str) -> Benchmark:
-    """The benchmark called `name`; a ValueError listing the known ones otherwise."""
+    """The benchmark called `name`; an UnknownBenchmark listing the known ones otherwise."""
     try:
-        return _registry()[name]
+        return _BY_NAME[name]
     except KeyError:
-        raise ValueError(f"unknown benchmark {name!r}; choose one of {', '.join(names())}") from None
+        raise UnknownBenchmark(f"unknown benchmark {name!r}; choose one of {', '.join(names())}") from None
 
 
 def all_benchmarks() -> list[Benchmark]:
-    return list(_registry().values())
+    return list(BENCHMARKS)

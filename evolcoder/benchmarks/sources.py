@@ -12,8 +12,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from evolcoder.benchmarks.base import BenchmarkUnavailable
 from evolcoder.download import download
+from evolcoder.errors import BenchmarkUnavailable
 from evolcoder.jsonl import InputError, read_jsonl
 
 

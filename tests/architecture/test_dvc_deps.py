@@ -20,8 +20,6 @@ import pytest
 from tests.support.data import REPO_ROOT
 
 MODULE_STRING = re.compile(r"^((?:evolcoder|stages)(?:\.\w+)+)(?::\w+)?$")
-# The registry imports every module of its package by listing the folder.
-DISCOVERS_ITS_PACKAGE = {"evolcoder/benchmarks/registry.py"}
 
 
 def module_file(name: str) -> Path | None:
@@ -53,8 +51,6 @@ def direct_imports(path: Path) -> frozenset[Path]:
     for name in names:
         if name.split(".")[0] in ("evolcoder", "stages") and (file := module_file(name)):
             files |= {file} | package_inits(name)
-    if path.relative_to(REPO_ROOT).as_posix() in DISCOVERS_ITS_PACKAGE:
-        files |= set(path.parent.glob("*.py"))
     return frozenset(files)
 
 

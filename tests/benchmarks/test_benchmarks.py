@@ -7,9 +7,9 @@ import sys
 import pytest
 
 from tests.support.data import REPO_ROOT, shared_file
-from evolcoder.benchmarks import BenchmarkUnavailable, get, load_benchmark, load_enabled_benchmark, names
+from evolcoder.benchmarks import BENCHMARKS, BenchmarkUnavailable, get, load_benchmark, load_enabled_benchmark, names
 from evolcoder.download import DownloadError
-from evolcoder.errors import EvolcoderError
+from evolcoder.errors import EvolcoderError, UnknownBenchmark
 from evolcoder.jsonl import InputError, write_jsonl
 
 
@@ -117,8 +117,9 @@ def test_mbpp_valid_is_the_90_validation_tasks(shared_data):
 
 def test_the_registry_holds_each_benchmark_in_table_order():
     assert names()[:5] == ["humaneval", "humanevalplus", "mbpp", "mbppplus", "mbpp_valid"]
-    with pytest.raises(ValueError, match="unknown benchmark 'apps'; choose one of humaneval, "):
+    with pytest.raises(UnknownBenchmark, match="unknown benchmark 'apps'; choose one of humaneval, "):
         get("apps")
+    assert [b.name for b in BENCHMARKS] == names()
 
 
 @pytest.mark.parametrize("name", ["humaneval", "mbpp", "mbpp_valid"])

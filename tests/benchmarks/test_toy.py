@@ -1,5 +1,6 @@
-"""Adding a benchmark is one file: a toy benchmark dropped into `evolcoder/benchmarks/` of a copy
-of the repository runs through the generate, evaluate and report stages with nothing else changed."""
+"""Adding a benchmark is one module and its line in the registry: a toy benchmark added to
+`evolcoder/benchmarks/` of a copy of the repository runs through the generate, evaluate and report
+stages with nothing else changed."""
 
 from __future__ import annotations
 
@@ -47,6 +48,9 @@ TASKS = [
 def toy_repo(tmp_path_factory, tiny_checkpoint):
     dest = copy_repo(tmp_path_factory.mktemp("toy") / "repo")
     (dest / "evolcoder/benchmarks/toy.py").write_text(TOY_MODULE)
+    registry = dest / "evolcoder/benchmarks/registry.py"
+    listed = registry.read_text().replace("from evolcoder.errors import", "from evolcoder.benchmarks.toy import TOY\nfrom evolcoder.errors import")
+    registry.write_text(listed.replace("MBPPPLUS, MBPP_VALID)", "MBPPPLUS, MBPP_VALID, TOY)"))
     write_jsonl(dest / "data/benchmarks/toy.jsonl", TASKS)
     params = read_yaml(dest / "params.yaml")
     params["benchmarks"] = ["toy"]

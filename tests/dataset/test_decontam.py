@@ -23,6 +23,7 @@ TOY = Problem(
     text="Write a function to merge two sorted runs of integers into one sorted run without duplicates.",
     canonical_solution="def merge_sorted_runs(left, right, *, keep=(0, 1)):\n    return sorted(set(left) | set(right))\n",
     test_list=("assert merge_sorted_runs([1, 3], [2]) == [1, 2, 3]",),
+    reference="def merge_sorted_runs(left, right, *, keep=(0, 1)):\n    return sorted(set(left) | set(right))\n",
 )
 
 
