@@ -29,8 +29,8 @@ def _config(checkpoint, **overrides) -> GenerateConfig:
 def test_more_shards_than_gpus_are_refused_before_any_model_loads(fake_gpus, tiny_checkpoint, tmp_path):
     fake_gpus(1)
     problems = load_benchmark("humaneval")[:2]
-    with pytest.raises(ConfigError, match=r"^runtime\.generate\.num_shards: 2 shards but 1 GPU is visible; .*"
-                                          r"at most 1"):
+    with pytest.raises(ConfigError, match=r"^runtime\.generate\.num_shards: 2 shards x 1 GPU\(s\) each .* need 2 "
+                                          r"GPUs but 1 GPU is visible; .*at most 1"):
         generate_benchmark(_config(tiny_checkpoint, num_shards=2), "humaneval", problems,
                            tmp_path / "o.jsonl", tmp_path / "work")
 
@@ -97,13 +97,19 @@ def fail_above(backend: TransformersBackend, rows: int) -> list[int]:
 def test_out_of_memory_halves_the_batch_and_keeps_every_text(tiny_checkpoint, jobs, capsys):
     config = _config(tiny_checkpoint, n_samples=2, temperature=0.8, seed=3)
     alone = TransformersBackend(config)
-    expected = [alone.generate([job])[0] for job in jobs]
+    expected = [_texts(alone.generate([job])[0]) for job in jobs]
     backend = TransformersBackend(config)
     calls = fail_above(backend, rows=2)  # one prompt x 2 samples fits
-    assert backend.generate(jobs) == expected
+    assert [_texts(samples) for samples in backend.generate(jobs)] == expected
     assert calls == [8, 4, 2, 2, 2, 2]
     assert "out of GPU memory with 4 prompts per batch; retrying with 2" in capsys.readouterr().err
-    assert backend.generate(jobs[:2]) == expected[:2] and calls[6:] == [2, 2]  # starts at the size that fitted
+    again = backend.generate(jobs[:2])
+    assert [_texts(samples) for samples in again] == expected[:2] and calls[6:] == [2, 2]  # starts at the size that fitted
+    assert {(c.batch_shape[0], c.batch_size) for samples in again for c in samples} == {(2, 1)}
+
+
+def _texts(samples):
+    return [(c.text, c.finish_reason, c.n_tokens) for c in samples]
 
 
 def test_a_prompt_that_does_not_fit_alone_fails_naming_the_task(tiny_checkpoint, jobs):
