@@ -1,6 +1,6 @@
 """Generation on GPU nodes, checked on the CPU with torch's GPU count faked (`fake_gpus`):
 one GPU per shard, out-of-memory batches halved, numerics in the plan, native bf16 only,
-models loaded straight onto their GPU."""
+models loaded straight onto their GPU (or spread over a shard's GPUs)."""
 
 from __future__ import annotations
 
@@ -61,22 +61,36 @@ def test_cpu_fp32_shards_are_not_resumed_by_a_gpu_bf16_run(fake_gpus, tiny_check
     assert gpu_plan["fingerprint"] != cpu_plan["fingerprint"] and not shard.exists()
 
 
-def test_each_shard_loads_its_model_straight_onto_its_gpu(fake_gpus, tiny_checkpoint, monkeypatch):
+def record_loads(monkeypatch) -> list[dict]:
+    """Record the keyword arguments of every model load, and load on the CPU (this torch has no CUDA)."""
     from transformers import AutoModelForCausalLM
 
     from evolcoder.gen import hf_backend
 
-    fake_gpus(1, native_bf16=True)
-    loads = []
-    real = AutoModelForCausalLM.from_pretrained
+    loads, real = [], AutoModelForCausalLM.from_pretrained
 
     def from_pretrained(path, **kwargs):
         loads.append(kwargs)
-        return real(path, dtype=kwargs["dtype"])  # on the CPU: this torch has no CUDA
+        return real(path, dtype=kwargs["dtype"])
 
     monkeypatch.setattr(hf_backend.AutoModelForCausalLM, "from_pretrained", from_pretrained)
+    return loads
+
+
+def test_each_shard_loads_its_model_straight_onto_its_gpu(fake_gpus, tiny_checkpoint, monkeypatch):
+    fake_gpus(1, native_bf16=True)
+    loads = record_loads(monkeypatch)
     TransformersBackend(_config(tiny_checkpoint, device="cuda"))
     assert loads == [{"dtype": torch.bfloat16, "device_map": torch.device("cuda")}]
+
+
+def test_a_shard_of_several_gpus_spreads_the_model_over_exactly_those(fake_gpus, tiny_checkpoint, monkeypatch):
+    fake_gpus(8, visible="2,3,4,5")  # a shard process sees its own GPUs only; one shard in-process takes the first
+    free = {0: 70 << 30, 1: 71 << 30, 2: 72 << 30, 3: 73 << 30}
+    monkeypatch.setattr(torch.cuda, "mem_get_info", lambda i: (free[i], 80 << 30))
+    loads = record_loads(monkeypatch)
+    TransformersBackend(_config(tiny_checkpoint, device="cuda", gpus_per_shard=2))
+    assert loads == [{"dtype": torch.bfloat16, "device_map": "auto", "max_memory": {0: 70 << 30, 1: 71 << 30}}]
 
 
 def fail_above(backend: TransformersBackend, rows: int) -> list[int]:

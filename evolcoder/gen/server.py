@@ -128,7 +128,8 @@ class ModelServer:
         while True:
             if self._proc.poll() is not None:
                 raise self._failure(f"exited before it was ready ({exit_status(self._proc.returncode)})",
-                                    "Run the command by hand to see why; check that it can load the model.")
+                                    "Run generate.server.command by hand to see why (is the server installed, "
+                                    "can it load the model, is the port free?).")
             try:
                 get_json(f"{self.url}/models", timeout_s=5)
                 return
