@@ -118,7 +118,8 @@ def test_out_of_memory_halves_the_batch_and_keeps_every_text(tiny_checkpoint, jo
     assert calls == [8, 4, 2, 2, 2, 2]
     assert "out of GPU memory with 4 prompts per batch; retrying with 2" in capsys.readouterr().err
     again = backend.generate(jobs[:2])
-    assert [_texts(samples) for samples in again] == expected[:2] and calls[6:] == [2, 2]  # starts at the size that fitted
+    assert [_texts(samples) for samples in again] == expected[:2]
+    assert calls[6:] == [2, 2]  # starts at the size that fitted
     assert {(c.batch_shape[0], c.batch_size) for samples in again for c in samples} == {(2, 1)}
 
 

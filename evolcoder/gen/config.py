@@ -27,8 +27,8 @@ class ServerConfig(LLMConfig):
     def __post_init__(self) -> None:
         super().__post_init__()
         check(self.command is None or "{port}" in self.command, "generate.server.command",
-              f"must listen on the port the stage picks: put {{port}} in it (e.g. vllm serve {{model}} --port {{port}}), "
-              f"got {self.command!r}")
+              f"must listen on the port the stage picks: put {{port}} in it (e.g. vllm serve {{model}} "
+              f"--port {{port}}), got {self.command!r}")
         check(self.command is None or self.provider == "openai", "generate.server.provider",
               f"a started server (generate.server.command) is answered with provider openai, got {self.provider!r}")
         check(self.ready_timeout_s > 0, "generate.server.ready_timeout_s",

@@ -49,8 +49,9 @@ def server_report(config: GenerateConfig, started: ModelServer | None) -> dict[s
         models = served_models(url, api_key=resolve_api_key(config.server, os.environ))
         version = server_version(url)
     except (urllib.error.URLError, ConnectionError, TimeoutError, ValueError) as e:
-        raise ServerError(f"GET {url}/models failed ({e}): is an OpenAI-compatible server running at "
-                          "generate.server.base_url? (or set generate.server.command to start one)") from None
+        raise ServerError(f"asking the server at {url} what it serves (GET /v1/models, /version) failed ({e}): is an "
+                          "OpenAI-compatible server running at generate.server.base_url? (or set "
+                          "generate.server.command to start one)") from None
     names = [m.get("id") for m in models]
     if config.server.model not in names:
         raise ServerError(f"the server at {url} serves {names}, not generate.server.model "
@@ -102,7 +103,8 @@ def describe(config: GenerateConfig, benchmark: str, rows: Sequence[dict[str, An
     server = recorded_server(work_dir) if config.backend == "openai" else None
     shapes, sizes = batch_counts(rows)
     external = config.backend == "openai" and not config.server.command
-    return {"benchmark": benchmark, "backend": config.backend, "model": config.server.model if external else config.model,
+    return {"benchmark": benchmark, "backend": config.backend,
+            "model": config.server.model if external else config.model,
             "numerics": numerics, "versions": versions(server), "server": server,
             "batch_shapes": shapes, "batch_sizes": sizes, "mixed_batch_shapes": len(sizes) > 1}
 

@@ -8,6 +8,7 @@ Hugging Face's `transformers serve` (about 15 s, one test), as a user's command 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import signal
@@ -159,3 +160,18 @@ def test_generate_starts_transformers_serve_and_gets_what_the_model_writes(tiny_
     meta = json.loads((tmp_path / "served.meta.json").read_text())
     assert meta["server"]["models"] == [{"id": str(tmp_path / "model"), "owned_by": "local"}]
     assert meta["server"]["version"] is None and meta["versions"]["vllm"] is None  # it has no GET /version
+
+
+@pytest.mark.slow
+def test_a_failed_shard_stops_the_servers_of_the_shards_it_ends(fake_gpus, problems, tmp_path):
+    from evolcoder.errors import EvolcoderError
+
+    fake_gpus(2)  # shard 0 gets GPU 0, shard 1 GPU 1 (the shard processes themselves see no CUDA)
+    pids = tmp_path / "pids"
+    command = (f'echo "$CUDA_VISIBLE_DEVICES $$" >> {pids}; [ "$CUDA_VISIBLE_DEVICES" = 0 ] && exit 3; '
+               f"exec {TEST_SERVER} --latency 30")  # shard 1's server answers slowly: it is mid-run when ended
+    config = dataclasses.replace(started(tmp_path / "model", command), num_shards=2)
+    with pytest.raises(EvolcoderError, match=r"generation shard 0/2 failed"):
+        generate_benchmark(config, "humaneval", problems, tmp_path / "o.jsonl", tmp_path / "work")
+    servers = dict(line.split() for line in pids.read_text().splitlines())
+    assert set(servers) == {"0", "1"} and not alive(int(servers["1"]))
