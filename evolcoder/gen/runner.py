@@ -1,4 +1,5 @@
-"""Generation for one benchmark: plan shards, run them (in parallel or one per node), merge.
+"""Generation for one benchmark: plan shards, run them (in parallel or one per node), merge, and
+write the meta file that names what produced the samples (`evolcoder.gen.provenance`).
 
 Shard files live in a work folder beside the output, with `plan.json` holding a
 fingerprint of everything that decides the text (settings, prompts, model files). A run
