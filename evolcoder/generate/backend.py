@@ -20,11 +20,16 @@ class Completion:
 
     `finish_reason` is 'stop' (EOS or a stop sequence) or 'length' (max_new_tokens reached);
     `n_tokens` counts the generated tokens up to and including the one that stopped it.
+    `batch_shape` is the (rows, padded prompt width) of the batched call that produced it and
+    `batch_size` the prompts per call in force then (None for a server, which batches itself):
+    greedy text can depend on both.
     """
 
     text: str
     finish_reason: str
     n_tokens: int
+    batch_shape: tuple[int, int] | None = None
+    batch_size: int | None = None
 
 
 class Backend(Protocol):

@@ -19,9 +19,8 @@ from evolcoder.config import load_section
 from evolcoder.benchmarks import Problem, load_enabled_benchmark
 from evolcoder.errors import EvolcoderError
 from evolcoder.generate.config import GenerateConfig
-from evolcoder.generate.runner import (PLAN_FILE, generate_benchmark, make_jobs, prepare_work_dir, run_shard,
-                                  shard_files)
-from evolcoder.generate.shards import merge_shards, parse_shard
+from evolcoder.generate.runner import PLAN_FILE, generate_benchmark, make_jobs, merge_with_meta, prepare_work_dir, run_shard
+from evolcoder.generate.shards import parse_shard
 
 GENERATIONS_DIR = Path("data/generations")
 
@@ -65,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
             raise EvolcoderError(f"{plan} not found: run the shards (evolcoder generate {args.benchmark} --shard i/N) first")
         total = json.loads(plan.read_text())["num_shards"]
         task_ids = [p.task_id for p in problems]
-        n = merge_shards(shard_files(work, total), task_ids, config.n_samples, out)
+        n = merge_with_meta(config, args.benchmark, task_ids, work, total, out)
         print(f"generate: merged {n} rows from {total} shards -> {out}")
     else:
         summary = generate_benchmark(config, args.benchmark, problems, out, work)

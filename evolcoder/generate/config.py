@@ -2,16 +2,42 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import ClassVar, Literal
 
 from evolcoder.config import check
 from evolcoder.llm.config import LLMConfig
 
 
-def _server_default() -> LLMConfig:
-    return LLMConfig(provider="openai", model="models/checkpoint", base_url="http://localhost:8000/v1",
-                     api_key_env=None)
+@dataclass
+class ServerConfig(LLMConfig):
+    """The OpenAI-compatible server of `backend: openai`.
+
+    `command` null: a server already runs at `base_url`. Otherwise each shard starts one with
+    this command line (a shell command; `{model}` is generate.model, `{port}` a free loopback
+    port, `{gpus}` runtime.generate.gpus_per_shard) on its own GPUs, waits up to
+    `ready_timeout_s` for it to answer, and stops it at the end.
+    """
+
+    RUNTIME: ClassVar[tuple[str, ...]] = (*LLMConfig.RUNTIME, "ready_timeout_s")
+
+    command: str | None = None
+    ready_timeout_s: float = 1800.0
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        check(self.command is None or "{port}" in self.command, "generate.server.command",
+              f"must listen on the port the stage picks: put {{port}} in it (e.g. vllm serve {{model}} "
+              f"--port {{port}}), got {self.command!r}")
+        check(self.command is None or self.provider == "openai", "generate.server.provider",
+              f"a started server (generate.server.command) is answered with provider openai, got {self.provider!r}")
+        check(self.ready_timeout_s > 0, "generate.server.ready_timeout_s",
+              f"must be positive, got {self.ready_timeout_s}")
+
+
+def _server_default() -> ServerConfig:
+    return ServerConfig(provider="openai", model="models/checkpoint", base_url="http://localhost:8000/v1",
+                        api_key_env=None)
 
 
 @dataclass
@@ -24,10 +50,12 @@ class GenerateConfig:
     rewrites four spaces as a tab in HumanEval prompts and tabs back to four spaces in the
     responses, as WizardCoder's HumanEval script did. `server` is the OpenAI-compatible
     endpoint of `backend: openai` (its sampling fields are taken from this section).
-    `RUNTIME` fields (params: `runtime.generate`) split the work, not the text.
+    `RUNTIME` fields (params: `runtime.generate`) split the work, not the text; a shard uses
+    `gpus_per_shard` GPUs (the transformers backend spreads the model over them, a started
+    server gets them).
     """
 
-    RUNTIME: ClassVar[tuple[str, ...]] = ("batch_size", "num_shards", "device")
+    RUNTIME: ClassVar[tuple[str, ...]] = ("batch_size", "num_shards", "device", "gpus_per_shard")
 
     backend: Literal["transformers", "openai"] = "transformers"
     model: str = "models/checkpoint"
@@ -40,11 +68,14 @@ class GenerateConfig:
     seed: int = 0
     batch_size: int = 8
     num_shards: int = 1
+    gpus_per_shard: int = 1
     dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto"
     device: Literal["auto", "cpu", "cuda"] = "auto"
-    server: LLMConfig = field(default_factory=_server_default)
+    server: ServerConfig = field(default_factory=_server_default)
 
     def __post_init__(self) -> None:
+        if not isinstance(self.server, ServerConfig):  # an LLMConfig built in code: no server to start
+            self.server = ServerConfig(**{f.name: getattr(self.server, f.name) for f in fields(LLMConfig)})
         check(self.n_samples >= 1, "generate.n_samples", f"must be at least 1, got {self.n_samples}")
         check(self.temperature >= 0, "generate.temperature", f"must be >= 0 (0 = greedy), got {self.temperature}")
         check(self.temperature > 0 or self.n_samples == 1, "generate.n_samples",
@@ -54,6 +85,7 @@ class GenerateConfig:
         check(all(self.stop), "generate.stop", "stop sequences must be non-empty strings")
         check(self.batch_size >= 1, "generate.batch_size", f"must be at least 1, got {self.batch_size}")
         check(self.num_shards >= 1, "generate.num_shards", f"must be at least 1, got {self.num_shards}")
+        check(self.gpus_per_shard >= 1, "generate.gpus_per_shard", f"must be at least 1, got {self.gpus_per_shard}")
         check(self.backend == "transformers" or self.server.provider in ("openai", "replay"),
               "generate.server.provider", f"must be openai or replay, got {self.server.provider!r}")
 

@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import torch
+import transformers
 from transformers import AutoModelForCausalLM, AutoTokenizer, GenerationConfig
 
 from evolcoder.errors import EvolcoderError
@@ -42,12 +43,22 @@ def pick_dtype(setting: str, device: torch.device) -> torch.dtype:
     return torch.bfloat16 if torch.cuda.is_bf16_supported(including_emulation=False) else torch.float16
 
 
+def placement(device: torch.device, gpus: int) -> dict:
+    """Where the weights go, straight from disk (a 15B model never passes through host memory on its
+    way to a GPU): the device, or spread over this process's first `gpus` GPUs (the shard's own;
+    a shard process sees no others), layer by layer, in the memory free on each."""
+    if device.type != "cuda" or gpus == 1:
+        return {"device_map": device}
+    return {"device_map": "auto", "max_memory": {i: torch.cuda.mem_get_info(i)[0] for i in range(gpus)}}
+
+
 def numerics(config: GenerateConfig) -> dict[str, str | None]:
     """What decides the arithmetic besides the settings: the resolved dtype and device, and the
-    torch and CUDA versions (CPU-fp32 and GPU-bf16 generations must never share a plan)."""
+    torch, CUDA and transformers versions (CPU-fp32 and GPU-bf16 generations must never share a
+    plan, nor two transformers releases: their generation code has changed scores before)."""
     device = pick_device(config.device)
     return {"dtype": str(pick_dtype(config.dtype, device)).removeprefix("torch."), "device": device.type,
-            "torch": torch.__version__, "cuda": torch.version.cuda}
+            "torch": torch.__version__, "cuda": torch.version.cuda, "transformers": transformers.__version__}
 
 
 class TransformersBackend:
@@ -68,8 +79,8 @@ class TransformersBackend:
         if self.tokenizer.pad_token_id is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token
         dtype = pick_dtype(config.dtype, self.device)
-        # straight onto the device: a 15B model never passes through host memory on its way to a GPU
-        self.model = AutoModelForCausalLM.from_pretrained(config.model, dtype=dtype, device_map=self.device).eval()
+        self.model = AutoModelForCausalLM.from_pretrained(config.model, dtype=dtype,
+                                                          **placement(self.device, config.gpus_per_shard)).eval()
         self.fitting = config.batch_size  # prompts per generate call that fit in memory so far
 
     def generate(self, jobs: list[Job]) -> list[list[Completion]]:
@@ -119,7 +130,8 @@ class TransformersBackend:
         with torch.inference_mode():
             out = self.model.generate(**batch, generation_config=settings, logits_processor=processors,
                                       stopping_criteria=[stopper])
-        rows = [self._completion(ids[width:], stopper.lengths[i]) for i, ids in enumerate(out)]
+        shape = (len(prompts), width)
+        rows = [self._completion(ids[width:], stopper.lengths[i], shape) for i, ids in enumerate(out)]
         return [rows[i * n:(i + 1) * n] for i in range(len(jobs))]
 
     def _check_fits(self, jobs: list[Job], attention_mask: torch.Tensor) -> None:
@@ -134,10 +146,10 @@ class TransformersBackend:
                 "generate.max_new_tokens or use a model with a longer context (model.config.n_positions "
                 "for a scratch model)")
 
-    def _completion(self, new_ids: torch.Tensor, stopped_at: int | None) -> Completion:
+    def _completion(self, new_ids: torch.Tensor, stopped_at: int | None, shape: tuple[int, int]) -> Completion:
         n_tokens = stopped_at if stopped_at is not None else min(len(new_ids), self.config.max_new_tokens)
         text = self.tokenizer.decode(new_ids[:n_tokens], skip_special_tokens=True,
                                      clean_up_tokenization_spaces=False)
         text, _ = trim_at_stop(text, self.config.stop)
         return Completion(text=text, finish_reason="stop" if stopped_at is not None else "length",
-                          n_tokens=n_tokens)
+                          n_tokens=n_tokens, batch_shape=shape, batch_size=self.fitting)

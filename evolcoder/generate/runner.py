@@ -1,4 +1,5 @@
-"""Generation for one benchmark: plan shards, run them (in parallel or one per node), merge.
+"""Generation for one benchmark: plan shards, run them (in parallel or one per node), merge, and
+write the meta file that names what produced the samples (`evolcoder.generate.provenance`).
 
 Shard files live in a work folder beside the output, with `plan.json` holding a
 fingerprint of everything that decides the text (settings, prompts, model files). A run
@@ -15,20 +16,22 @@ import os
 import shutil
 import sys
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from multiprocessing.connection import wait
 from pathlib import Path
 
 from tqdm import tqdm
 
 from evolcoder.benchmarks import Problem, get
-from evolcoder.config import ConfigError, recipe
+from evolcoder.config import recipe
 from evolcoder.errors import EvolcoderError
 from evolcoder.generate.backend import Backend, Completion, Job
 from evolcoder.generate.config import GenerateConfig
-from evolcoder.generate.shards import ShardFile, merge_shards, plan_shards, shard_path
-from evolcoder.gpus import describe, visible_gpus
-from evolcoder.jsonl import read_jsonl, write_json, write_jsonl
+from evolcoder.generate.placement import shard_gpus
+from evolcoder.generate.provenance import describe, meta_path, record_server, server_report, warn_if_mixed
+from evolcoder.generate.server import ModelServer
+from evolcoder.generate.shards import ShardFile, merged_rows, plan_shards, shard_path
+from evolcoder.jsonl import read_json, read_jsonl, write_json, write_jsonl
 
 PLAN_FILE = "plan.json"
 
@@ -46,13 +49,14 @@ def shard_jobs(jobs: Sequence[Job], index: int, total: int) -> list[Job]:
 
 
 def fingerprint(config: GenerateConfig, jobs: Sequence[Job], facts: dict) -> str:
-    """sha256 over the decoding settings, the numerics, the prompts and (transformers) the model's files."""
+    """sha256 over the decoding settings, the numerics, the prompts and the model's files (those the
+    transformers backend loads, or a started server serves)."""
     h = hashlib.sha256()
     settings = recipe(config)  # runtime knobs (shards, batch size, concurrency) split the work, not the text
     h.update(json.dumps([settings, facts], sort_keys=True, default=str).encode())
     for job in jobs:
         h.update(json.dumps([job.task_id, job.prompt]).encode())
-    if config.backend == "transformers":
+    if config.backend == "transformers" or config.server.command:
         for path in sorted(p for p in Path(config.model).rglob("*") if p.is_file()):
             h.update(str(path.relative_to(config.model)).encode())
             with open(path, "rb") as f:
@@ -112,14 +116,31 @@ def reshard(work_dir: Path, old_total: int, config: GenerateConfig, jobs: Sequen
     print(f"generate: {len(rows)} finished tasks re-split from {old_total} into {config.num_shards} shard files")
 
 
-def make_backend(config: GenerateConfig, work_dir: str | Path) -> Backend:
+def make_backend(config: GenerateConfig, work_dir: str | Path, server: ModelServer | None = None) -> Backend:
     if config.backend == "openai":
         from evolcoder.generate.openai_backend import OpenAIBackend
 
-        return OpenAIBackend(config, Path(work_dir) / "ledger")
+        return OpenAIBackend(config, Path(work_dir) / "ledger", server)
     from evolcoder.generate.hf_backend import TransformersBackend
 
     return TransformersBackend(config)
+
+
+@contextmanager
+def open_backend(config: GenerateConfig, work_dir: str | Path, index: int, total: int) -> Iterator[Backend]:
+    """The shard's backend; with `generate.server.command`, the server it starts on the shard's GPUs
+    (its log in the work folder), stopped when the shard ends, however it ends. The report of the
+    server that answers is kept in the work folder."""
+    served = config.backend == "openai"
+    started = None
+    if served and config.server.command:
+        gpus = shard_gpus(config, 1)
+        started = ModelServer(config.server.command, config.model, gpus[0] if gpus else [], config.gpus_per_shard,
+                              Path(work_dir) / f"server-{index}-of-{total}.log", config.server.ready_timeout_s)
+    with started or nullcontext():
+        if served and config.server.provider == "openai":
+            record_server(work_dir, server_report(config, started))
+        yield make_backend(config, work_dir, started)
 
 
 def run_shard(config: GenerateConfig, jobs: Sequence[Job], index: int, total: int,
@@ -131,9 +152,9 @@ def run_shard(config: GenerateConfig, jobs: Sequence[Job], index: int, total: in
         todo = [job for job in mine if job.task_id not in done]
         if not todo:
             return 0
-        backend = make_backend(config, work_dir)
-        with tqdm(total=len(mine), initial=len(mine) - len(todo), desc=f"{label} shard {index}/{total}",
-                  unit="task", position=index) as bar:
+        with (open_backend(config, work_dir, index, total) as backend,
+              tqdm(total=len(mine), initial=len(mine) - len(todo), desc=f"{label} shard {index}/{total}",
+                   unit="task", position=index) as bar):
             for start in range(0, len(todo), config.batch_size):
                 batch = todo[start:start + config.batch_size]
                 shard.append(rows_of(batch, backend.generate(batch), config.tabs))
@@ -147,21 +168,22 @@ def rows_of(jobs: Sequence[Job], completions: Sequence[Sequence[Completion]], ta
         for sample, c in enumerate(samples):
             response = c.text.replace("\t", "    ") if tabs else c.text
             yield {"task_id": job.task_id, "sample": sample, "prompt": job.prompt, "response": response,
-                   "finish_reason": c.finish_reason, "n_tokens": c.n_tokens}
+                   "finish_reason": c.finish_reason, "n_tokens": c.n_tokens,
+                   "batch_shape": list(c.batch_shape) if c.batch_shape else None, "batch_size": c.batch_size}
 
 
 def run_all_shards(config: GenerateConfig, jobs: Sequence[Job], work_dir: str | Path, label: str = "generate") -> None:
     """All `num_shards` shards: in this process when there is one, else one process each, in parallel."""
     total = config.num_shards
+    gpus = shard_gpus(config, total)  # refuses a plan that needs more GPUs than are visible, before any work
     if total == 1:
         run_shard(config, jobs, 0, 1, work_dir, label)
         return
     ctx = mp.get_context("spawn")
-    gpus = shard_gpus(config)
     threads = max(1, (os.cpu_count() or 1) // total)
     procs = []
     for index in range(total):
-        env = {"CUDA_VISIBLE_DEVICES": gpus[index]} if gpus else {}
+        env = {"CUDA_VISIBLE_DEVICES": ",".join(gpus[index])} if gpus else {}
         with _environ(env):
             proc = ctx.Process(target=_shard_process, args=(config, list(jobs), index, total, str(work_dir), label,
                                                             None if gpus else threads))
@@ -201,20 +223,6 @@ def _wait_all(procs: list, work_dir: str | Path) -> None:
                     f"above); finished tasks are kept in {work_dir}, so rerunning resumes from them")
 
 
-def shard_gpus(config: GenerateConfig) -> list[str]:
-    """The GPU of each shard process, one each ([] when the shards run on the CPU): every shard
-    loads its own copy of the model, so two on one GPU would run out of memory or crawl."""
-    if config.backend != "transformers" or config.device == "cpu":
-        return []
-    gpus = visible_gpus()
-    if gpus and config.num_shards > len(gpus):
-        raise ConfigError(
-            f"runtime.generate.num_shards: {config.num_shards} shards but {describe(gpus)}; each shard loads "
-            f"its own copy of the model onto its own GPU: set runtime.generate.num_shards to at most "
-            f"{len(gpus)}, or make more GPUs visible")
-    return gpus[:config.num_shards]
-
-
 @contextmanager
 def _environ(updates: dict[str, str]) -> Iterator[None]:
     """Set environment variables while a child process starts (spawned children copy them)."""
@@ -240,5 +248,17 @@ def generate_benchmark(config: GenerateConfig, benchmark: str, problems: Sequenc
     jobs = make_jobs(benchmark, problems, config.tabs)
     prepare_work_dir(work_dir, config, jobs)
     run_all_shards(config, jobs, work_dir, label=benchmark)
-    n_rows = merge_shards(shard_files(work_dir, config.num_shards), [j.task_id for j in jobs], config.n_samples, out)
+    n_rows = merge_with_meta(config, benchmark, [j.task_id for j in jobs], work_dir, config.num_shards, out)
     return {"benchmark": benchmark, "n_tasks": len(jobs), "n_samples": config.n_samples, "rows": n_rows}
+
+
+def merge_with_meta(config: GenerateConfig, benchmark: str, task_ids: Sequence[str], work_dir: str | Path,
+                    total: int, out: str | Path) -> int:
+    """Write `out` from the `total` shard files (only when every task x sample is there) and its meta
+    file beside it; warn when its samples came from different batch sizes. Returns the rows written."""
+    rows = merged_rows(shard_files(work_dir, total), task_ids, config.n_samples)
+    meta = describe(config, benchmark, rows, read_json(Path(work_dir) / PLAN_FILE)["numerics"], work_dir)
+    write_jsonl(out, rows)
+    write_json(meta_path(out), meta)
+    warn_if_mixed(meta, out, work_dir)
+    return len(rows)

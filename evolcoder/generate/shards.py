@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from evolcoder.errors import EvolcoderError
-from evolcoder.jsonl import dumps, parse_line, read_jsonl, write_jsonl
+from evolcoder.jsonl import dumps, parse_line, read_jsonl
 
-ROW_FIELDS = ("task_id", "sample", "prompt", "response", "finish_reason", "n_tokens")
+ROW_FIELDS = ("task_id", "sample", "prompt", "response", "finish_reason", "n_tokens", "batch_shape", "batch_size")
 
 
 class IncompleteGenerations(EvolcoderError):
@@ -113,9 +113,8 @@ def finished_tasks(rows: Iterable[dict[str, Any]], n_samples: int) -> set[str]:
     return {task for task, have in samples.items() if have == set(range(n_samples))}
 
 
-def merge_shards(paths: Sequence[str | Path], task_ids: Sequence[str], n_samples: int,
-                 out: str | Path) -> int:
-    """Write every task x sample, in task order, from the shard files; fail naming what is missing."""
+def merged_rows(paths: Sequence[str | Path], task_ids: Sequence[str], n_samples: int) -> list[dict[str, Any]]:
+    """Every task x sample, in task order, from the shard files; fail naming what is missing."""
     rows: dict[tuple[str, int], dict[str, Any]] = {}
     for path in paths:
         if not Path(path).is_file():
@@ -125,7 +124,7 @@ def merge_shards(paths: Sequence[str | Path], task_ids: Sequence[str], n_samples
     missing = [(t, s) for t in task_ids for s in range(n_samples) if (t, s) not in rows]
     if missing:
         raise IncompleteGenerations(describe_missing(missing, len(task_ids) * n_samples, paths))
-    return write_jsonl(out, ({k: rows[(t, s)][k] for k in ROW_FIELDS} for t in task_ids for s in range(n_samples)))
+    return [{k: rows[(t, s)][k] for k in ROW_FIELDS} for t in task_ids for s in range(n_samples)]
 
 
 def describe_missing(missing: list[tuple[str, int]], expected: int, paths: Sequence[str | Path]) -> str:

@@ -12,7 +12,7 @@ from evolcoder.errors import EvolcoderError
 from evolcoder.generate.config import GenerateConfig
 from evolcoder.generate.runner import generate_benchmark, make_jobs, prepare_work_dir, run_shard, shard_files
 from evolcoder.generate.sampling import SeededSampler, sample_seed, top_p_filter
-from evolcoder.generate.shards import merge_shards
+from evolcoder.generate.shards import merged_rows
 from evolcoder.generate.stopping import StopSequences, trim_at_stop
 from evolcoder.llm.config import LLMConfig
 
@@ -29,6 +29,11 @@ def _config(checkpoint, **overrides) -> GenerateConfig:
 
 def _rows(path):
     return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def _text_of(row):
+    """A row without the batch that produced it."""
+    return {k: v for k, v in row.items() if k not in ("batch_shape", "batch_size")}
 
 
 def test_trim_at_stop_cuts_at_the_earliest_stop_string():
@@ -74,9 +79,12 @@ def test_generation_rows_cover_every_task_in_order(tiny_checkpoint, problems, tm
     generate_benchmark(_config(tiny_checkpoint), "humaneval", problems, out, tmp_path / "work")
     rows = _rows(out)
     assert [r["task_id"] for r in rows] == [p.task_id for p in problems]
-    assert set(rows[0]) == {"task_id", "sample", "prompt", "response", "finish_reason", "n_tokens"}
+    assert set(rows[0]) == {"task_id", "sample", "prompt", "response", "finish_reason", "n_tokens", "batch_shape",
+                            "batch_size"}
     assert rows[0]["prompt"].endswith("### Response:") and "has_close_elements" in rows[0]["prompt"]
     assert all(r["finish_reason"] in ("stop", "length") and 1 <= r["n_tokens"] <= 12 for r in rows)
+    # 6 tasks at 4 prompts per call: a call of 4 rows, then the shard's last call of 2
+    assert sorted(r["batch_shape"][0] for r in rows) == [2, 2, 4, 4, 4, 4] and {r["batch_size"] for r in rows} == {4}
 
 
 def test_sampling_is_the_same_whatever_the_batching_and_sharding(tiny_checkpoint, problems, tmp_path):
@@ -89,9 +97,10 @@ def test_sampling_is_the_same_whatever_the_batching_and_sharding(tiny_checkpoint
     prepare_work_dir(tmp_path / "w2", sharded, jobs)
     for index in range(2):
         run_shard(sharded, jobs, index, 2, tmp_path / "w2")
-    merge_shards(shard_files(tmp_path / "w2", 2), [j.task_id for j in jobs], 3, tmp_path / "two.jsonl")
-    one, two = _rows(tmp_path / "one.jsonl"), _rows(tmp_path / "two.jsonl")
-    assert one == two
+    two = merged_rows(shard_files(tmp_path / "w2", 2), [j.task_id for j in jobs], 3)
+    one = _rows(tmp_path / "one.jsonl")
+    assert [_text_of(r) for r in one] == [_text_of(r) for r in two]
+    assert {tuple(r["batch_shape"])[0] for r in one} == {12} and {tuple(r["batch_shape"])[0] for r in two} == {3}
     assert len({r["response"] for r in one if r["task_id"] == problems[0].task_id}) > 1  # samples differ
 
 

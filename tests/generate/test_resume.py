@@ -68,4 +68,6 @@ def test_shards_run_separately_then_merge(tiny_checkpoint, tmp_path, monkeypatch
     assert cli_main(["generate", "humaneval", "--merge"]) == 0
     rows = [json.loads(line) for line in Path("data/generations/humaneval.jsonl").read_text().splitlines()]
     assert [r["task_id"] for r in rows] == [f"HumanEval/{i}" for i in range(N_TASKS)]
+    meta = json.loads(Path("data/generations/humaneval.meta.json").read_text())
+    assert meta["batch_sizes"] == {"12": N_TASKS} and not meta["mixed_batch_shapes"]  # each shard in one call
     assert any(f"HumanEval/{i} sample 0" in missing for i in range(N_TASKS))

@@ -5,13 +5,12 @@ import json
 import pytest
 
 from evolcoder.errors import EvolcoderError
-from evolcoder.generate.shards import (IncompleteGenerations, ShardBusy, ShardFile, merge_shards, parse_shard,
-                                  plan_shards)
+from evolcoder.generate.shards import IncompleteGenerations, ShardBusy, ShardFile, merged_rows, parse_shard, plan_shards
 
 
 def _row(task, sample=0):
     return {"task_id": task, "sample": sample, "prompt": "p", "response": f"r{task}{sample}",
-            "finish_reason": "stop", "n_tokens": 3}
+            "finish_reason": "stop", "n_tokens": 3, "batch_shape": [2, 40], "batch_size": 2}
 
 
 def test_plan_covers_every_task_once_and_balances_prompt_length():
@@ -58,23 +57,20 @@ def test_a_shard_file_cannot_be_written_by_two_processes(tmp_path):
 def test_merge_orders_rows_by_task_then_sample(tmp_path):
     (tmp_path / "0.jsonl").write_text(json.dumps(_row("B", 1)) + "\n" + json.dumps(_row("B", 0)) + "\n")
     (tmp_path / "1.jsonl").write_text(json.dumps(_row("A", 0)) + "\n" + json.dumps(_row("A", 1)) + "\n")
-    out = tmp_path / "merged.jsonl"
-    assert merge_shards([tmp_path / "0.jsonl", tmp_path / "1.jsonl"], ["A", "B"], 2, out) == 4
-    assert [(r["task_id"], r["sample"]) for r in map(json.loads, out.read_text().splitlines())] == [
-        ("A", 0), ("A", 1), ("B", 0), ("B", 1)]
+    rows = merged_rows([tmp_path / "0.jsonl", tmp_path / "1.jsonl"], ["A", "B"], 2)
+    assert [(r["task_id"], r["sample"]) for r in rows] == [("A", 0), ("A", 1), ("B", 0), ("B", 1)]
+    assert rows[0] == _row("A", 0)
 
 
-def test_merge_fails_naming_the_missing_tasks_and_writes_nothing(tmp_path):
+def test_merge_fails_naming_the_missing_tasks(tmp_path):
     (tmp_path / "0.jsonl").write_text(json.dumps(_row("A", 0)) + "\n")
-    out = tmp_path / "merged.jsonl"
     with pytest.raises(IncompleteGenerations) as e:
-        merge_shards([tmp_path / "0.jsonl", tmp_path / "1.jsonl"], ["A", "B", "C"], 1, out)
+        merged_rows([tmp_path / "0.jsonl", tmp_path / "1.jsonl"], ["A", "B", "C"], 1)
     assert "2 of 3" in str(e.value) and "B sample 0" in str(e.value) and "C sample 0" in str(e.value)
-    assert not out.exists()
 
 
 def test_merge_names_file_and_line_of_a_corrupt_shard_row(tmp_path):
     shard = tmp_path / "shard-0-of-1.jsonl"
     shard.write_text(json.dumps(_row("a")) + "\n{not json\n")
     with pytest.raises(EvolcoderError, match=r"shard-0-of-1\.jsonl:2: malformed JSON"):
-        merge_shards([shard], ["a"], 1, tmp_path / "out.jsonl")
+        merged_rows([shard], ["a"], 1)

@@ -45,6 +45,12 @@ def missing_requirement() -> str | None:
     return None
 
 
+def serve_command(model: str, port: int | str) -> list[str]:
+    """The command line of `transformers serve MODEL` on the CPU, on a loopback port."""
+    return [str(Path(sys.executable).parent / "transformers"), "serve", model, "--host", "127.0.0.1",
+            "--port", str(port), "--device", "cpu", "--log-level", "info"]
+
+
 class TransformersServe:
     """`transformers serve MODEL --device cpu` in a subprocess; a context manager that waits for
     `/health` and stops the server on exit. `model` is the name requests must use."""
@@ -58,10 +64,8 @@ class TransformersServe:
         self._proc: subprocess.Popen | None = None
 
     def __enter__(self) -> TransformersServe:
-        command = [str(Path(sys.executable).parent / "transformers"), "serve", self.model, "--host", "127.0.0.1",
-                   "--port", str(self.port), "--device", "cpu", "--log-level", "info"]
         with open(self.log_path, "wb") as log:
-            self._proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+            self._proc = subprocess.Popen(serve_command(self.model, self.port), stdout=log, stderr=subprocess.STDOUT)
         self._wait_healthy()
         return self
 
