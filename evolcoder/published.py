@@ -66,7 +66,8 @@ ROWS: tuple[PublishedRow, ...] = (
     _reference("DeepSeek-Coder-33B-instruct", {"HumanEval": 78.7, "HumanEval+": 72.6, "MBPP": 78.7, "MBPP+": 66.7},
                "deepseek-ai/deepseek-coder-33b-base"),
 )
-DEFAULT_RECIPE_ROWS = ("WizardCoder-15B-V1.0", "WizardCoder-15B-V1.0 (paper, n=20, T=0.2)")  # the recipe params.yaml scales down
+# The rows of the recipe the default params.yaml scales down.
+DEFAULT_RECIPE_ROWS = ("WizardCoder-15B-V1.0", "WizardCoder-15B-V1.0 (paper, n=20, T=0.2)")
 
 
 def row_names() -> list[str]:

@@ -31,7 +31,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="response length limit in tokens (default: %(default)s, WizardCoder's)")
     parser.add_argument("--temperature", type=_non_negative, default=0.0,
                         help="0 decodes greedily (default); above 0 samples, seeded per idx")
-    parser.add_argument("--top-p", type=_probability, default=TOP_P, help="nucleus mass when sampling (default: %(default)s)")
+    parser.add_argument("--top-p", type=_probability, default=TOP_P,
+                        help="nucleus mass when sampling (default: %(default)s)")
     parser.add_argument("--seed", type=int, default=0, help="base of the per-idx sampling seeds (default: 0)")
     parser.add_argument("--dtype", choices=("auto", "float32", "bfloat16", "float16"), default="auto",
                         help="auto: bf16 on GPUs that have it, fp16 on older GPUs, fp32 on the CPU")

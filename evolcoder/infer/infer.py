@@ -49,6 +49,8 @@ class InferSummary:
 
 def read_instructions(path: str | Path) -> list[Instruction]:
     """Every instruction of an input file; a malformed line is an error naming its file and line."""
+    if not Path(path).is_file():
+        raise InputError(f"--input {path}: no such file (JSON Lines of {INPUT_FORMAT})")
     instructions: list[Instruction] = []
     seen: dict[int | str, str] = {}
     for lineno, row in iter_jsonl(path):

@@ -42,27 +42,31 @@ def scored(tmp_path_factory):
     assert all(verdicts[t] for t in BROKEN) and not verdicts[FIXED]
     problems = {p.task_id: p for p in load_benchmark("humaneval")}
     samples = [{"task_id": r["task_id"], "response": response_of(r["all_code"])} for r in rows]
-    changed = [dict(s, response={**{t: "```python\ndef nothing():\n    pass\n```" for t in BROKEN},
-                                 FIXED: f"```python\n{problems[FIXED].reference}\n```"}.get(s["task_id"], s["response"]))
-               for s in samples]
+    replaced = {**{t: "```python\ndef nothing():\n    pass\n```" for t in BROKEN},
+                FIXED: f"```python\n{problems[FIXED].reference}\n```"}
+    changed = [dict(s, response=replaced.get(s["task_id"], s["response"])) for s in samples]
     root, cache = tmp_path_factory.mktemp("compare"), tmp_path_factory.mktemp("cache")
     (root / "ours").mkdir()
     (root / "changed").mkdir()
     return published, score(samples, root / "ours", cache), score(changed, root / "changed", cache)
 
 
+def compare_output(capsys, a: Path | str, b: Path | str) -> str:
+    """What `evolcoder compare A B` prints; it must succeed."""
+    assert cli_main(["compare", str(a), str(b)]) == 0
+    return capsys.readouterr().out
+
+
 def test_our_scoring_of_a_release_s_outputs_agrees_with_its_published_verdicts(scored, capsys):
     published, ours, _ = scored
-    assert cli_main(["compare", str(published), str(ours)]) == 0
-    out = capsys.readouterr().out
+    out = compare_output(capsys, published, ours)
     assert "pass@1: A 59.8, B 59.8 (B - A: +0.0 points)" in out
     assert "passed in A only: 0, passed in B only: 0, unchanged: 164 of 164 tasks in both" in out
 
 
 def test_the_flipped_tasks_are_named_with_counts_per_direction(scored, capsys):
     _, ours, changed = scored
-    assert cli_main(["compare", str(ours), str(changed)]) == 0
-    out = capsys.readouterr().out
+    out = compare_output(capsys, ours, changed)
     assert "pass@1: A 59.8, B 59.1 (B - A: -0.6 points)" in out
     assert "passed in A only: 2, passed in B only: 1, unchanged: 161 of 164 tasks in both" in out
     table = out[out.index("  task "):].splitlines()
@@ -131,12 +135,11 @@ def test_rev_path_reads_a_dvc_tracked_result_at_an_earlier_commit(tmp_path, monk
     git(tmp_path, "init", "-q")
     dvc(tmp_path, "init", "-q")
     for verdicts in ([True, False, True], [True, True, False]):
-        write_results(results, [{"task_id": f"HumanEval/{i}", "sample": 0, "passed": p} for i, p in enumerate(verdicts)])
+        write_results(results, [{"task_id": f"HumanEval/{i}", "passed": p} for i, p in enumerate(verdicts)])
         dvc(tmp_path, "add", "-q", "data/eval/humaneval.jsonl")
         commit_all(tmp_path, "results")
     monkeypatch.chdir(tmp_path)
-    assert cli_main(["compare", "HEAD~1:data/eval/humaneval.jsonl", "data/eval/humaneval.jsonl"]) == 0
-    out = capsys.readouterr().out
+    out = compare_output(capsys, "HEAD~1:data/eval/humaneval.jsonl", "data/eval/humaneval.jsonl")
     assert "passed in A only: 1, passed in B only: 1" in out and "HumanEval/1" in out and "HumanEval/2" in out
     assert cli_main(["compare", "no-such-rev:data/eval/humaneval.jsonl", "data/eval/humaneval.jsonl"]) == 2
     assert "no-such-rev:data/eval/humaneval.jsonl: cannot read data/eval/humaneval.jsonl at revision 'no-such-rev'" \

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import json
 import shutil
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -100,6 +104,30 @@ def test_a_run_killed_mid_way_resumes_without_redoing_finished_lines(tiny_checkp
     assert output.read_bytes() == whole.read_bytes()
 
 
+@pytest.mark.slow
+def test_a_run_killed_with_sigkill_resumes_to_the_same_output(tiny_checkpoint, tmp_path):
+    texts = INSTRUCTIONS + INSTRUCTIONS[:3]
+    rows = [{"idx": i, "Instruction": f"{text} (variant {i})"} for i, text in enumerate(texts)]
+    source = write_input(tmp_path / "in.jsonl", rows)
+    args = ["--model", str(tiny_checkpoint), "--input", str(source), "--max-new-tokens", "16", "--batch-size", "1"]
+    assert cli_main(["infer", *args, "--output", str(tmp_path / "whole.jsonl")]) == 0
+
+    output = tmp_path / "killed.jsonl"
+    proc = subprocess.Popen([sys.executable, "-m", "evolcoder.cli", "infer", *args, "--output", str(output)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 300
+    while (not output.exists() or output.read_bytes().count(b"\n") < 3) and proc.poll() is None \
+            and time.monotonic() < deadline:
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    done = output.read_bytes().count(b"\n")
+    assert 3 <= done < len(rows), f"the kill landed after {done} of {len(rows)} lines"
+
+    assert cli_main(["infer", *args, "--output", str(output)]) == 0
+    assert output.read_bytes() == (tmp_path / "whole.jsonl").read_bytes()
+
+
 def test_a_hub_model_id_is_read_from_the_hugging_face_cache(tiny_checkpoint, tmp_path, monkeypatch):
     from huggingface_hub import constants
 
@@ -140,6 +168,11 @@ def test_bad_input_fails_naming_file_and_line_before_any_model_loads(tmp_path, c
     source.write_text('{"idx": 0, "Instruction": "fine"}\n' + line + "\n")
     assert infer(tmp_path / "no-model-needed", source, tmp_path / "out.jsonl") == 2
     assert re.search(message, capsys.readouterr().err)
+
+
+def test_a_missing_input_file_is_named(tmp_path, capsys):
+    assert infer(tmp_path / "no-model-needed", tmp_path / "absent.jsonl", tmp_path / "out.jsonl") == 2
+    assert "absent.jsonl: no such file" in capsys.readouterr().err
 
 
 def test_a_prompt_longer_than_the_model_allows_names_its_line(tiny_checkpoint, tmp_path, capsys):
