@@ -52,7 +52,8 @@ def compare(a: Results, b: Results) -> Comparison:
         raise EvolcoderError(f"{a.name} and {b.name} share no task id (first ones: {tasks_a[0]} and {tasks_b[0]}); "
                              "compare results of the same benchmark")
     return Comparison(a, b, [_compare_metric(a, b, m) for m in metrics],
-                      list(tasks_a.difference(tasks_b, sort=False)), list(tasks_b.difference(tasks_a, sort=False)))
+                      sorted(tasks_a.difference(tasks_b), key=_task_order),
+                      sorted(tasks_b.difference(tasks_a), key=_task_order))
 
 
 def _compare_metric(a: Results, b: Results, metric: str) -> MetricComparison:

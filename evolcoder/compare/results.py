@@ -41,22 +41,22 @@ class Results:
 def load_results(spec: str) -> Results:
     """The results at `spec`: a file, or `REV:path` for the file at a git revision or DVC
     experiment (read through `dvc.api.open`, so DVC-tracked files come from the cache)."""
+    rev, colon, path = spec.partition(":")
     if Path(spec).is_file():
         lines = iter_jsonl(spec)
-    elif ":" in spec.strip(":"):
-        lines = _lines_at_revision(spec)
+    elif colon and rev and path:
+        lines = _lines_at_revision(spec, rev, path)
     else:
         raise InputError(f"{spec}: no such file; give a results file (data/eval/<bench>.jsonl, or results.jsonl "
                          "of `evolcoder evaluate --out`), or REV:path for one at a git revision or DVC experiment")
     return Results(spec, _samples(spec, lines))
 
 
-def _lines_at_revision(spec: str) -> Iterator[tuple[int, Any]]:
+def _lines_at_revision(spec: str, rev: str, path: str) -> Iterator[tuple[int, Any]]:
     import dvc.api
     from dvc.exceptions import DvcException
     from scmrepo.exceptions import SCMError
 
-    rev, _, path = spec.partition(":")
     try:
         with dvc.api.open(path, rev=rev, mode="rb") as f:
             data = f.read()

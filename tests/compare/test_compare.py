@@ -144,3 +144,10 @@ def test_rev_path_reads_a_dvc_tracked_result_at_an_earlier_commit(tmp_path, monk
     assert cli_main(["compare", "no-such-rev:data/eval/humaneval.jsonl", "data/eval/humaneval.jsonl"]) == 2
     assert "no-such-rev:data/eval/humaneval.jsonl: cannot read data/eval/humaneval.jsonl at revision 'no-such-rev'" \
         in capsys.readouterr().err
+
+
+def test_results_of_different_benchmarks_are_refused(tmp_path, capsys):
+    humaneval = write_results(tmp_path / "he.jsonl", [{"task_id": "HumanEval/0", "passed": True}])
+    mbpp = write_results(tmp_path / "mbpp.jsonl", [{"task_id": "Mbpp/2", "passed": True}])
+    assert cli_main(["compare", humaneval, mbpp]) == 2
+    assert "share no task id (first ones: HumanEval/0 and Mbpp/2)" in capsys.readouterr().err
