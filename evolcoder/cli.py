@@ -15,6 +15,8 @@ SUBCOMMANDS = {
     "evolve": ("evolcoder.evolve.cli", "run the Evol-Instruct rounds, or --estimate their calls, tokens and USD"),
     "generate": ("evolcoder.generate.cli", "generate a benchmark's samples, all shards or one (--shard i/N), or merge"),
     "evaluate": ("evolcoder.evaluate.cli", "score a samples file on HumanEval(+)/MBPP(+) in the sandbox: pass@k"),
+    "infer": ("evolcoder.infer.cli", "answer a file of instructions with a checkpoint, as WizardCoder's inference script"),
+    "compare": ("evolcoder.compare.cli", "list the tasks whose verdict differs between two evaluation results"),
     "plots-template": ("evolcoder.report.cli", "write an HTML template with which `dvc plots show` draws offline"),
 }
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import fcntl
 import gzip
 import json
 import os
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
@@ -16,6 +17,10 @@ from evolcoder.errors import EvolcoderError
 
 class InputError(EvolcoderError, ValueError):
     """A record file is malformed; the message names the file and line."""
+
+
+class FileBusy(EvolcoderError):
+    """Another process is appending to the same file."""
 
 
 def iter_jsonl(path: str | Path) -> Iterator[tuple[int, Any]]:
@@ -100,3 +105,53 @@ def read_json(path: str | Path) -> Any:
         return json.loads(Path(path).read_text(encoding="utf-8"))
     except json.JSONDecodeError as e:
         raise InputError(f"{path}:{e.lineno}: malformed JSON ({e.msg}); rerun the stage that writes it") from e
+
+
+class AppendLog:
+    """A JSONL file that a run appends to a batch at a time and a rerun resumes from, held under
+    an exclusive lock while open.
+
+    Each batch is one write, flushed and fsynced, so after a SIGKILL the file ends with whole
+    lines plus at most one partly written line, which `recover_rows` drops before the run goes on.
+    """
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._file = open(self.path, "a+b")
+        try:
+            fcntl.flock(self._file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self._file.close()
+            raise FileBusy(f"{self.path} is being written by another process; wait for it or stop it") from None
+
+    def recover_rows(self, select: Callable[[list[Any]], list[Any]] | None = None) -> list[Any]:
+        """The file's complete rows (those `select` keeps, when given); a partial last line and
+        the rows `select` drops are removed from the file."""
+        self._file.seek(0)
+        lines = self._file.read().split(b"\n")
+        partial = lines.pop()  # b"" when the file ends with a newline
+        rows = [parse_line(line, self.path, n) for n, line in enumerate(lines, start=1) if line.strip()]
+        kept = select(rows) if select else rows
+        if partial or len(kept) != len(rows):
+            self._file.truncate(0)
+            self._write(b"".join((dumps(row) + "\n").encode("utf-8") for row in kept))
+        return kept
+
+    def append(self, rows: Iterable[Any]) -> None:
+        """Write a batch of rows durably, with one write."""
+        self._write(b"".join((dumps(row) + "\n").encode("utf-8") for row in rows))
+
+    def _write(self, data: bytes) -> None:
+        self._file.write(data)
+        self._file.flush()
+        os.fsync(self._file.fileno())
+
+    def close(self) -> None:
+        self._file.close()
+
+    def __enter__(self) -> AppendLog:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,10 +1,13 @@
-"""DVC stage `report`: metrics/report.md (the benchmark table and its charts), the charts as SVG
-files in metrics/charts/, and the plot files metrics/passk.json and metrics/pass1_vs_paper.json.
+"""DVC stage `report`: metrics/report.md (our figures among WizardCoder's table, and its charts),
+the charts as SVG files in metrics/charts/, and the plot files metrics/passk.json and
+metrics/pass1_vs_paper.json.
 
 Reads the metrics of every benchmark in params.yaml's `benchmarks`, dvc.lock for the md5 of
 the model (`generate.model`), the problems and the training set behind them, the dataset and
-evolve metrics for the decontamination list and the dry-run banner, and the plot files the
-charts are drawn from (those `dvc plots` shows).
+evolve metrics for the decontamination list and the dry-run banner, each benchmark's generation
+metadata (library versions, batch shapes), the training metrics (whether the run continued
+another), the params in PROFILE_KEYS (the report stage's params in dvc.yaml are `benchmarks`,
+`report` and these), and the plot files the charts are drawn from (those `dvc plots` shows).
 """
 
 from pathlib import Path
@@ -16,12 +19,15 @@ from evolcoder.report.charts.render import Chart, charts_section, draw_charts
 from evolcoder.config import load_section, read_yaml
 from evolcoder.errors import EvolcoderError
 from evolcoder.jsonl import atomic_open, read_json, write_json
-from evolcoder.report.report import ReportConfig, dry_run_notice, pass1_rows, passk_rows, provenance, render_report
+from evolcoder.report.report import (ReportConfig, RunFacts, dry_run_notice, pass1_rows, passk_rows, provenance,
+                              render_report)
 from stages import PARAMS_FILE, run_stage
 
 DATASET = "data/dataset/train.jsonl"
 DATASET_STATS = "data/dataset/stats.json"  # with `dropped_benchmark_<b>` for each benchmark decontaminated against
 DECONTAM_KEY = "dropped_benchmark_"
+GENERATION_META = "data/generations/{benchmark}.meta.json"  # the generate stage's: backend, versions, batch shapes
+TRAIN_METRICS = "metrics/train.json"
 PROFILE_KEYS = ("seed.source", "evolve.rounds", "llm.provider", "llm.model", "dataset.rounds", "dataset.length_counter",
                 "model.init", "model.name_or_path", "model.revision", "train.precision", "train.global_batch_size",
                 "train.lr", "train.epochs", "train.max_length", "generate.model", "generate.backend",
@@ -32,7 +38,7 @@ CHARTS_DIR = Path("metrics/charts")
 PASS1_PLOT = "metrics/pass1_vs_paper.json"
 # One chart per plot file: to add one, write its spec in evolcoder/report/charts/specs.py and a line here.
 CHARTS = (
-    Chart("pass1_vs_paper", PASS1_PLOT, "report", "pass@1 (%): this run and WizardCoder-15B's published figures",
+    Chart("pass1_vs_paper", PASS1_PLOT, "report", "pass@1 (%): this run beside the published figures it reproduces",
           specs.pass1_vs_paper),
     Chart("train_loss", "metrics/train_curves/plots/metrics/loss.tsv", "train", "Training loss by step",
           specs.train_loss),
@@ -73,12 +79,14 @@ def main() -> None:
     dataset = _read_json(DATASET_STATS)
     decontaminated = [key.removeprefix(DECONTAM_KEY) for key in dataset if key.startswith(DECONTAM_KEY)]
     notice = dry_run_notice(dataset, _read_json("metrics/evolve.json"))
-    profile = {key: _lookup(params, key) for key in PROFILE_KEYS}
+    facts = RunFacts(metrics, origins, decontaminated, profile={key: _lookup(params, key) for key in PROFILE_KEYS},
+                     notice=notice, train=_read_json(TRAIN_METRICS),
+                     generations={b: _read_json(GENERATION_META.format(benchmark=b)) for b in benchmarks})
     write_json("metrics/passk.json", passk_rows(metrics))
     write_json(PASS1_PLOT, pass1_rows(config, metrics))
     charts = charts_section(draw_charts(CHARTS, CHARTS_DIR), REPORT.parent)
     with atomic_open(REPORT) as f:
-        f.write(render_report(config, metrics, origins, decontaminated, profile, notice, charts))
+        f.write(render_report(config, facts, charts))
     print(f"report: {', '.join(benchmarks)} -> {REPORT}, {CHARTS_DIR}/" + (" (dry-run banner)" if notice else ""))
 
 

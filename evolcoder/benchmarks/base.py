@@ -1,7 +1,7 @@
 """What a benchmark is: its problems (one `Problem` type for all), and the `Benchmark` interface
 each benchmark module implements: where its problems come from, its generation prompt, the
 program that tests a sample (or EvalPlus's output comparison), its decontamination texts and
-the figures WizardCoder published on it.
+the report's columns it fills.
 """
 
 from __future__ import annotations
@@ -56,14 +56,12 @@ class Problem:
 
 @dataclass(frozen=True)
 class Column:
-    """A column of the report's table that a benchmark fills with one of its metrics, and the
-    pass@1 (%) WizardCoder-15B published for it, by published row (see `evolcoder.report.report`).
-    The seed's table (HumanEval, HumanEval+, MBPP, MBPP+) always shows; other columns show
-    when their benchmark is enabled."""
+    """A column of the report's table that a benchmark fills with one of its metrics (its
+    published figures: `evolcoder.report.published`). The seed's table (HumanEval, HumanEval+,
+    MBPP, MBPP+) always shows; other columns show when their benchmark is enabled."""
 
     name: str
     metric: str
-    published: dict[str, float] = field(default_factory=dict)
     seed_table: bool = False
 
 

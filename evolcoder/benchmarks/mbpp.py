@@ -38,7 +38,7 @@ class Mbpp(Benchmark):
     name = "mbpp"
     default_source = f"the hub's {HUB_ID} ('full', test split)"
     cut_markers = (*Benchmark.cut_markers, "# Test examples")
-    columns = (Column("MBPP", "pass@1", {"paper": 51.8}, seed_table=True),)
+    columns = (Column("MBPP", "pass@1", seed_table=True),)
     task_numbers = range(11, 511)
     hub_split = "test"
 

@@ -7,25 +7,21 @@ partly written line, which `ShardFile.recover` drops before the run goes on.
 
 from __future__ import annotations
 
-import fcntl
 import heapq
-import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 from evolcoder.errors import EvolcoderError
-from evolcoder.jsonl import dumps, parse_line, read_jsonl
+from evolcoder.jsonl import AppendLog, FileBusy, read_jsonl
+
+ShardBusy = FileBusy  # another process is writing the same shard file
 
 ROW_FIELDS = ("task_id", "sample", "prompt", "response", "finish_reason", "n_tokens", "batch_shape", "batch_size")
 
 
 class IncompleteGenerations(EvolcoderError):
     """The shard files lack some task x sample pairs."""
-
-
-class ShardBusy(EvolcoderError):
-    """Another process is writing the same shard file."""
 
 
 def parse_shard(spec: str) -> tuple[int, int]:
@@ -59,50 +55,20 @@ def shard_path(folder: str | Path, index: int, total: int) -> Path:
     return Path(folder) / f"shard-{index}-of-{total}.jsonl"
 
 
-class ShardFile:
-    """One shard's output file, held under an exclusive lock while open."""
+class ShardFile(AppendLog):
+    """One shard's output file: whole tasks, appended a batch at a time."""
 
     def __init__(self, path: str | Path, n_samples: int):
-        self.path = Path(path)
+        super().__init__(path)
         self.n_samples = n_samples
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._file = open(self.path, "a+b")
-        try:
-            fcntl.flock(self._file, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            self._file.close()
-            raise ShardBusy(f"{self.path} is being written by another process; wait for it or stop it") from None
 
     def recover(self) -> set[str]:
         """Drop a partial last line and any task with missing samples; return the finished task ids."""
-        self._file.seek(0)
-        lines = self._file.read().split(b"\n")
-        partial = lines.pop()  # b"" when the file ends with a newline
-        rows = [parse_line(line, self.path, n) for n, line in enumerate(lines, start=1) if line.strip()]
+        return {row["task_id"] for row in self.recover_rows(self._finished)}
+
+    def _finished(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         done = finished_tasks(rows, self.n_samples)
-        kept = [row for row in rows if row["task_id"] in done]
-        if partial or len(kept) != len(rows):
-            self._file.truncate(0)
-            self._write(b"".join((dumps(row) + "\n").encode("utf-8") for row in kept))
-        return done
-
-    def append(self, rows: Iterable[dict[str, Any]]) -> None:
-        """Write one task's (or a batch's) rows durably."""
-        self._write(b"".join((dumps(row) + "\n").encode("utf-8") for row in rows))
-
-    def _write(self, data: bytes) -> None:
-        self._file.write(data)
-        self._file.flush()
-        os.fsync(self._file.fileno())
-
-    def close(self) -> None:
-        self._file.close()
-
-    def __enter__(self) -> ShardFile:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+        return [row for row in rows if row["task_id"] in done]
 
 
 def finished_tasks(rows: Iterable[dict[str, Any]], n_samples: int) -> set[str]:

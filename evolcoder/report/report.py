@@ -1,38 +1,34 @@
-"""The benchmark table: our figures beside WizardCoder-15B's, with what produced them.
+"""The report: our figures among every row of WizardCoder's table, with what produced them.
 
 Inputs are plain values (the stage reads the files): flat metrics per benchmark, the parsed
-dvc.lock, the dataset and evolve metrics, and a few profile settings. Scores in metrics
-files are fractions; the report prints percentages, as the paper does.
+dvc.lock, the dataset and evolve metrics, the generation metadata of each benchmark, the
+training metrics and a few profile settings. Scores in metrics files are fractions; the report
+prints percentages, as the paper does.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
+
+import pandas as pd
 
 from evolcoder.benchmarks import all_benchmarks
 from evolcoder.config import check
+from evolcoder.report.published import DEFAULT_RECIPE_ROWS, PAPER, README, ROWS, PublishedRow, published_row, row_names
 
-# The published rows of the table: (id, label, source). Each benchmark's module gives its
-# figures by row id (`Column.published`).
-PUBLISHED_ROWS: tuple[tuple[str, str, str], ...] = (
-    ("paper", "WizardCoder-15B-V1.0, paper (T=0.2, n=20)",
-     "arXiv 2306.08568, Table 1: pass@1 estimated from 20 samples at temperature 0.2, top_p 0.95; "
-     "MBPP on its 500 test tasks"),
-    ("greedy", "WizardCoder-15B-V1.0, greedy (seed table)",
-     "WizardCoder's README table (the 33B-V1.1 release): greedy decoding, single blank-line prompt; "
-     "its `humaneval.59.8.gen` outputs are in shared/data"),
-)
+VERSIONS_MATTER = ("The library versions decide the text a model generates: users of WizardCoder-Python-34B measured "
+                   "55 on HumanEval instead of the published 73.2 with a later transformers, and its maintainers "
+                   "advise transformers <= 4.32.0 (https://github.com/nlpxucan/WizardLM/issues/196).")
 
 
 @dataclass(frozen=True)
 class TableColumn:
-    """A column of the table: which (benchmark, metric) fill it, tried in order, and its published figures."""
+    """A column of the table and which of our (benchmark, metric) fill it, tried in order."""
 
     name: str
     sources: tuple[tuple[str, str], ...]
-    published: Mapping[str, float]
 
 
 def table_columns(enabled: Iterable[str]) -> list[TableColumn]:
@@ -43,21 +39,24 @@ def table_columns(enabled: Iterable[str]) -> list[TableColumn]:
     for name in dict.fromkeys(c.name for _, c in pairs):
         mine = [(b, c) for b, c in pairs if c.name == name]
         if any(c.seed_table or b.name in enabled for b, c in mine):
-            published = {row: value for _, c in mine for row, value in c.published.items()}
-            columns.append(TableColumn(name, tuple((b.name, c.metric) for b, c in mine), published))
+            columns.append(TableColumn(name, tuple((b.name, c.metric) for b, c in mine)))
     return columns
 
 
 @dataclass
 class ReportConfig:
-    """`profile` names the params profile in the report; `model_label` is our row's name."""
+    """`profile` names the params profile in the report; `model_label` is our row's name;
+    `table_row` the row of WizardCoder's table the profile reproduces (marked; null: none)."""
 
     profile: str = "default"
     model_label: str = "evolcoder (this run)"
+    table_row: str | None = None
 
     def __post_init__(self) -> None:
         check(bool(self.profile.strip()), "report.profile", "must not be empty")
         check(bool(self.model_label.strip()), "report.model_label", "must not be empty")
+        check(self.table_row is None or self.table_row in row_names(), "report.table_row",
+              f"{self.table_row!r} is not a row of WizardCoder's table; one of: {', '.join(row_names())} (or null)")
 
 
 @dataclass(frozen=True)
@@ -131,14 +130,20 @@ def passk_rows(metrics: Mapping[str, Mapping[str, Any]]) -> list[dict[str, Any]]
     return sorted(rows, key=lambda r: (r["benchmark"], r["metric"], r["k"]))
 
 
+def compared_rows(config: ReportConfig) -> list[PublishedRow]:
+    """The published rows the chart sets this run beside: the profile's own row, or (none) the
+    WizardCoder-15B rows, whose recipe the default profile scales down."""
+    return [published_row(name) for name in ((config.table_row,) if config.table_row else DEFAULT_RECIPE_ROWS)]
+
+
 def pass1_rows(config: ReportConfig, metrics: Mapping[str, Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """The table's pass@1 figures as plot rows (percent, null where the table has '-'), ours
-    first, for the chart of this run against the published figures; a column with no figure at
-    all is left out. `label` (benchmark and a short row name) names the bar in `dvc plots show`."""
+    """The chart's pass@1 figures as plot rows (percent, null where the table has '-'), ours
+    first, then the `compared_rows`; a column with no figure at all is left out. `label`
+    (column and row) names the bar in `dvc plots show`."""
     rows = []
     for column in table_columns(metrics):
         figures = [(config.model_label, "this run", "ours", column_value(metrics, column.sources))]
-        figures += [(label, row, "published", column.published.get(row)) for row, label, _ in PUBLISHED_ROWS]
+        figures += [(row.name, row.name, "published", row.figures.get(column.name)) for row in compared_rows(config)]
         if any(value is not None for *_, value in figures):
             rows += [{"benchmark": column.name, "model": model, "kind": kind,
                       "pass_at_1": None if value is None else round(value, 2), "label": f"{column.name}: {short}"}
@@ -146,41 +151,160 @@ def pass1_rows(config: ReportConfig, metrics: Mapping[str, Mapping[str, Any]]) -
     return rows
 
 
-def render_report(config: ReportConfig, metrics: Mapping[str, Mapping[str, Any]],
-                  origins: Mapping[str, Provenance], decontaminated: Sequence[str], profile: Mapping[str, Any],
-                  notice: str | None, charts: Iterable[str] = ()) -> str:
+def results_table(config: ReportConfig, metrics: Mapping[str, Mapping[str, Any]]) -> pd.DataFrame:
+    """Ours and every published row: `model`, `kind` (ours, marked: the profile's row, published)
+    and pass@1 (%) per column (NaN: not run or not published), best first by `ranking_column`."""
+    columns = table_columns(metrics)
+    ours = {"model": config.model_label, "kind": "ours", **{c.name: column_value(metrics, c.sources) for c in columns}}
+    published = [{"model": row.name, "kind": "marked" if row.name == config.table_row else "published",
+                  **{c.name: row.figures.get(c.name) for c in columns}} for row in ROWS]
+    frame = pd.DataFrame([ours, *published], columns=["model", "kind", *(c.name for c in columns)])
+    frame[[c.name for c in columns]] = frame[[c.name for c in columns]].astype(float)
+    by = ranking_column(frame)
+    if by is not None:  # stable: ours stays above a published row with the same figure
+        frame = frame.sort_values(by, ascending=False, na_position="last", kind="stable").reset_index(drop=True)
+    return frame
+
+
+def ranking_column(frame: pd.DataFrame) -> str | None:
+    """The first column in which this run has a figure (the one the table is ranked by), or None."""
+    ours = frame[frame["kind"] == "ours"].iloc[0]
+    return next((name for name in frame.columns[2:] if pd.notna(ours[name])), None)
+
+
+def standing(frame: pd.DataFrame) -> str | None:
+    """Where this run lands: its rank among the rows with a figure in the ranking column, and its neighbours."""
+    by = ranking_column(frame)
+    if by is None:
+        return None
+    ranked = frame[frame[by].notna()].reset_index(drop=True)
+    place = int(ranked.index[ranked["kind"] == "ours"][0])
+    text = f"On {by}, this run ({ranked[by][place]:.1f}) ranks {place + 1} of the {len(ranked)} rows with a figure"
+    neighbours = [f"{word} {ranked['model'][i]} ({ranked[by][i]:.1f})"
+                  for word, i in (("below", place - 1), ("above", place + 1)) if 0 <= i < len(ranked)]
+    return text + (f", {' and '.join(neighbours)}." if neighbours else ".")
+
+
+def batch_shape_warnings(generations: Mapping[str, Mapping[str, Any]]) -> list[str]:
+    """A warning per benchmark whose samples were generated in batches of more than one shape."""
+    lines = []
+    for benchmark, meta in generations.items():
+        if meta.get("mixed_batch_shapes"):
+            shapes = ", ".join(f"{shape}: {n}" for shape, n in (meta.get("batch_shapes") or {}).items())
+            lines.append(
+                f"> **Warning:** {benchmark}'s samples were generated in batches of more than one shape (rows x "
+                f"width: samples; {shapes}). Batched kernels sum in a different order for each shape, so a sample's "
+                "text can depend on the batch it was generated in: a rerun with another batch size or shard plan "
+                "may not give every sample back exactly.")
+    return lines
+
+
+def generation_lines(generations: Mapping[str, Mapping[str, Any]]) -> list[str]:
+    """What generated each benchmark's samples: backend, model, server and library versions
+    (`data/generations/<bench>.meta.json`; an empty mapping where the file is absent)."""
+    records = [{"benchmark": benchmark, **({"backend": meta.get("backend"), "model": meta.get("model"),
+                                            "server": _cell(meta.get("server")), **(meta.get("versions") or {})}
+                                           if meta else {"backend": "not recorded"})}
+               for benchmark, meta in generations.items()]
+    frame = pd.DataFrame(records).astype(object)
+    return ["## Libraries that generated the samples", "", *markdown_table(frame.where(frame.notna(), "-")), "",
+            "'-': not used, or not recorded. " + VERSIONS_MATTER, ""]
+
+
+def training_lines(train: Mapping[str, Any]) -> list[str]:
+    """Whether training continued from an earlier run (`metrics/train.json`), when it says."""
+    if "continued_from" not in train:
+        return []
+    if train["continued_from"] is None:
+        return ["Training started afresh (it did not continue from an earlier run).", ""]
+    lines = [f"Training continued from `{train['continued_from']}`.", ""]
+    if train.get("continued_code_differs"):
+        lines += ["> **Warning:** the run it continued from was trained by other training code "
+                  "(`continued_code_differs`): the checkpoint holds steps of two versions of the code.", ""]
+    return lines
+
+
+@dataclass(frozen=True)
+class RunFacts:
+    """What the report says about this run besides its config: metrics by benchmark, the
+    provenance of each, what the training data was decontaminated against, the profile's
+    settings, the dry-run notice, the generation metadata by benchmark and the training metrics."""
+
+    metrics: Mapping[str, Mapping[str, Any]]
+    origins: Mapping[str, Provenance]
+    decontaminated: Sequence[str] = ()
+    profile: Mapping[str, Any] = field(default_factory=dict)
+    notice: str | None = None
+    generations: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    train: Mapping[str, Any] = field(default_factory=dict)
+
+
+def render_report(config: ReportConfig, facts: RunFacts, charts: Iterable[str] = ()) -> str:
     """The whole `metrics/report.md`; `charts` are the lines of its charts section."""
+    metrics = facts.metrics
+    frame = results_table(config, metrics)
     lines = ["# Benchmark report", ""]
-    if notice:
-        lines += [notice, ""]
-    lines += [*_table(config, metrics), ""]
-    lines += ["Scores are pass@1 in percent. Our HumanEval+/MBPP+ columns are EvalPlus's plus tests "
-              "(`plus_pass@1`); '-' is a figure not run here or not published.", ""]
+    if facts.notice:
+        lines += [facts.notice, ""]
+    lines += [*_table(config, frame), ""]
+    lines += [line for warning in batch_shape_warnings(facts.generations) for line in (warning, "")]
+    if (where := standing(frame)) is not None:
+        lines += [where, ""]
+    lines += ["Scores are pass@1 in percent, as WizardCoder's table prints them, ranked by the first column this "
+              "run has a figure in. Our HumanEval+/MBPP+ columns are EvalPlus's plus tests (`plus_pass@1`); '-' is "
+              "a figure not run here or not published.", ""]
     lines += charts
-    lines += ["## Sources of the published figures", ""]
-    lines += [f"- **{label}**: {note}." for _, label, note in PUBLISHED_ROWS] + [""]
-    lines += ["## What produced our figures", "", "| benchmark | tasks | samples | " + " | ".join(_ks(metrics))
-              + " | model | model md5 | problems md5 | training set md5 |", "|" + " --- |" * (7 + len(_ks(metrics)))]
-    for benchmark, values in metrics.items():
-        origin = origins[benchmark]
-        scores = [_pct(values.get(k)) for k in _ks(metrics)]
-        lines.append(f"| {benchmark} | {values.get('n_tasks', '-')} | {values.get('n_samples', '-')} | "
-                     + " | ".join(scores) + f" | `{origin.model}` | {_md5(origin.model_md5)} | "
-                     f"{_md5(origin.problems_md5)} | {_md5(origin.dataset_md5)} |")
-    lines += ["", "md5 values are the ones dvc.lock records (`dvc status` tells whether they are current).", ""]
-    lines += ["## Decontamination", "", *decontamination_lines(list(metrics), decontaminated), ""]
-    lines += [f"## Profile: {config.profile}", "", "| setting | value |", "| --- | --- |"]
-    lines += [f"| `{key}` | {'null' if value is None else value} |" for key, value in profile.items()] + [""]
+    lines += ["## Sources of the published figures", "",
+              f"The rows of WizardCoder's table, as its README ({README}) and model cards print it:", ""]
+    lines += [_source_line(row) for row in ROWS] + [""]
+    lines += ["## What produced our figures", "", *markdown_table(_origins_frame(facts)), "",
+              "md5 values are the ones dvc.lock records (`dvc status` tells whether they are current).", ""]
+    lines += training_lines(facts.train)
+    lines += generation_lines({b: facts.generations.get(b, {}) for b in metrics})
+    lines += ["## Decontamination", "", *decontamination_lines(list(metrics), facts.decontaminated), ""]
+    settings = pd.DataFrame({"setting": [f"`{key}`" for key in facts.profile],
+                             "value": ["null" if v is None else v for v in facts.profile.values()]})
+    lines += [f"## Profile: {config.profile}", "", *markdown_table(settings), ""]
     return "\n".join(lines)
 
 
-def _table(config: ReportConfig, metrics: Mapping[str, Mapping[str, Any]]) -> list[str]:
-    columns = table_columns(metrics)
-    header = ["Model", *(c.name for c in columns)]
-    ours = [f"**{config.model_label}**", *(_pct(column_value(metrics, c.sources), scale=1) for c in columns)]
-    rows = [ours] + [[label, *(_pct(c.published.get(row), scale=1) for c in columns)]
-                     for row, label, _ in PUBLISHED_ROWS]
-    return ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)] + ["| " + " | ".join(r) + " |" for r in rows]
+def markdown_table(frame: pd.DataFrame) -> list[str]:
+    """The lines of a Markdown table with `frame`'s columns and values as text."""
+    header = ["| " + " | ".join(str(c) for c in frame.columns) + " |", "|" + " --- |" * len(frame.columns)]
+    return header + ["| " + " | ".join(str(v) for v in row) + " |" for row in frame.itertuples(index=False)]
+
+
+def _table(config: ReportConfig, frame: pd.DataFrame) -> list[str]:
+    shown = pd.DataFrame({"Model": [_model_cell(m, kind) for m, kind in zip(frame["model"], frame["kind"])]})
+    for column in frame.columns[2:]:
+        shown[column] = frame[column].map(lambda v: "-" if pd.isna(v) else f"{v:.1f}")
+    shown["Source"] = [_source_link(m, kind) for m, kind in zip(frame["model"], frame["kind"])]
+    return markdown_table(shown)
+
+
+def _model_cell(name: str, kind: str) -> str:
+    return {"ours": f"**{name}**", "marked": f"{name} **← this profile's row**"}.get(kind, name)
+
+
+def _source_link(name: str, kind: str) -> str:
+    if kind == "ours":
+        return "this run"
+    row = published_row(name)
+    return f"[{'paper' if row.source == PAPER else 'model card'}]({row.source})"
+
+
+def _source_line(row: PublishedRow) -> str:
+    base = f" (fine-tuned from {row.base_model})" if row.base_model and not row.reference else ""
+    return f"- **{row.name}**{base}: {row.source}" + (f"; {row.note}" if row.note else "") + "."
+
+
+def _origins_frame(facts: RunFacts) -> pd.DataFrame:
+    ks = _ks(facts.metrics)
+    return pd.DataFrame([{"benchmark": benchmark, "tasks": values.get("n_tasks", "-"),
+                          "samples": values.get("n_samples", "-"), **{k: _pct(values.get(k)) for k in ks},
+                          "model": f"`{origin.model}`", "model md5": _md5(origin.model_md5),
+                          "problems md5": _md5(origin.problems_md5), "training set md5": _md5(origin.dataset_md5)}
+                         for benchmark, values in facts.metrics.items() for origin in [facts.origins[benchmark]]])
 
 
 def _ks(metrics: Mapping[str, Mapping[str, Any]]) -> list[str]:
@@ -188,8 +312,15 @@ def _ks(metrics: Mapping[str, Mapping[str, Any]]) -> list[str]:
     return sorted(keys, key=lambda k: (k.startswith("plus"), int(k.split("@")[1])))
 
 
-def _pct(value: float | None, scale: float = 100) -> str:
-    return "-" if value is None else f"{scale * float(value):.1f}"
+def _cell(value: Any) -> Any:
+    """A JSON value as one table cell: a mapping as `key: value` pairs."""
+    if isinstance(value, Mapping):
+        return ", ".join(f"{k}: {v}" for k, v in value.items())
+    return value
+
+
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{100 * float(value):.1f}"
 
 
 def _md5(value: str | None) -> str:

@@ -64,13 +64,48 @@ def _run_stage():
     main()
 
 
-def test_report_table_has_the_seed_shape_with_our_figures_beside_the_paper(project):
+def table_lines(report: str) -> list[str]:
+    """The rows of the report's first table, header first."""
+    start = report.index("| Model |")
+    return report[start:report.index("\n\n", start)].splitlines()
+
+
+def test_report_table_places_our_figures_among_every_published_row(project):
     _run_stage()
     report = (project / "metrics/report.md").read_text()
-    assert "| Model | HumanEval | HumanEval+ | MBPP | MBPP+ |" in report
-    assert "| **evolcoder (this run)** | 25.0 | - | 12.5 | - |" in report
-    assert "| WizardCoder-15B-V1.0, paper (T=0.2, n=20) | 57.3 | - | 51.8 | - |" in report
-    assert "| WizardCoder-15B-V1.0, greedy (seed table) | 59.8 | 52.4 | - | - |" in report
+    header, _, *rows = table_lines(report)
+    assert header == "| Model | HumanEval | HumanEval+ | MBPP | MBPP+ | Source |"
+    assert len(rows) == 14  # ours, seven releases, the paper's 15B figures, five reference rows
+    humaneval = [float(row.split(" | ")[1]) for row in rows]
+    assert humaneval == sorted(humaneval, reverse=True)  # ranked by the first column we have a figure in
+    assert rows[-2:] == ["| **evolcoder (this run)** | 25.0 | - | 12.5 | - | this run |",
+                         "| WizardCoder-1B-V1.0 | 23.8 | - | - | - | [model card](https://huggingface.co/WizardLM/"
+                         "WizardCoder-1B-V1.0) |"]
+    assert ("| WizardCoder-15B-V1.0 (paper, n=20, T=0.2) | 57.3 | - | 51.8 | - | "
+            "[paper](https://arxiv.org/abs/2306.08568) |") in rows
+    assert ("| WizardCoder-33B-V1.1 | 79.9 | 73.2 | 78.9 | 66.9 | "
+            "[model card](https://huggingface.co/WizardLM/WizardCoder-33B-V1.1) |") in rows
+    assert ("On HumanEval, this run (25.0) ranks 13 of the 14 rows with a figure, below WizardCoder-3B-V1.0 (34.8) "
+            "and above WizardCoder-1B-V1.0 (23.8).") in report
+    assert "this profile's row" not in report  # report.table_row: null
+
+
+def test_the_profile_s_own_row_is_marked(project):
+    (project / "params.yaml").write_text(PARAMS.replace("report: {profile: default}",
+                                                        "report: {profile: w33, table_row: WizardCoder-33B-V1.1}"))
+    _run_stage()
+    rows = table_lines((project / "metrics/report.md").read_text())
+    assert [row for row in rows if "this profile's row" in row] == [
+        "| WizardCoder-33B-V1.1 **← this profile's row** | 79.9 | 73.2 | 78.9 | 66.9 | "
+        "[model card](https://huggingface.co/WizardLM/WizardCoder-33B-V1.1) |"]
+
+
+def test_a_table_row_that_is_not_in_the_table_is_refused_with_the_names(project):
+    (project / "params.yaml").write_text(PARAMS.replace("report: {profile: default}",
+                                                        "report: {table_row: WizardCoder-34B}"))
+    with pytest.raises(EvolcoderError, match=r"report.table_row: 'WizardCoder-34B' is not a row of WizardCoder's "
+                                             r"table; one of: WizardCoder-33B-V1.1, WizardCoder-Python-34B-V1.0"):
+        _run_stage()
 
 
 def test_report_names_the_model_and_dataset_hashes_behind_each_figure(project):
@@ -128,3 +163,70 @@ def test_a_truncated_metrics_file_is_a_clear_error(project):
     (project / "metrics/mbpp.json").write_text('{"pass@1": 0.1')
     with pytest.raises(EvolcoderError, match=r"metrics/mbpp.json:1: malformed JSON"):
         _run_stage()
+
+
+META = {"backend": "transformers", "model": "models/checkpoint",
+        "versions": {"python": "3.11.7", "torch": "2.13.0", "transformers": "5.24.0", "vllm": None},
+        "server": None, "batch_shapes": {"16x412": 160, "4x380": 4}, "mixed_batch_shapes": True}
+
+
+def test_the_report_names_the_library_versions_that_generated_each_benchmark(project):
+    (project / "data/generations").mkdir(parents=True)
+    (project / "data/generations/humaneval.meta.json").write_text(json.dumps(META))
+    _run_stage()
+    report = (project / "metrics/report.md").read_text()
+    section = report[report.index("## Libraries that generated the samples"):report.index("## Decontamination")]
+    assert section.splitlines()[2:6] == [
+        "| benchmark | backend | model | server | python | torch | transformers | vllm |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| humaneval | transformers | models/checkpoint | - | 3.11.7 | 2.13.0 | 5.24.0 | - |",
+        "| mbpp | not recorded | - | - | - | - | - | - |"]
+    assert "https://github.com/nlpxucan/WizardLM/issues/196" in section
+
+
+def test_mixed_batch_shapes_are_a_warning_under_the_table(project):
+    (project / "data/generations").mkdir(parents=True)
+    (project / "data/generations/humaneval.meta.json").write_text(json.dumps(META))
+    _run_stage()
+    report = (project / "metrics/report.md").read_text()
+    warning = ("> **Warning:** humaneval's samples were generated in batches of more than one shape (rows x width: "
+               "samples; 16x412: 160, 4x380: 4).")
+    assert report.index("| Model |") < report.index(warning) < report.index("## Charts")
+    (project / "data/generations/humaneval.meta.json").write_text(json.dumps({**META, "mixed_batch_shapes": False}))
+    _run_stage()
+    assert "batches of more than one shape" not in (project / "metrics/report.md").read_text()
+
+
+@pytest.mark.parametrize("train, lines", [
+    ({"final_loss": 3.0}, []),
+    ({"continued_from": None, "continued_code_differs": False},
+     ["Training started afresh (it did not continue from an earlier run)."]),
+    ({"continued_from": ".work/train/run-3f2a", "continued_code_differs": False},
+     ["Training continued from `.work/train/run-3f2a`."]),
+    ({"continued_from": ".work/train/run-3f2a", "continued_code_differs": True},
+     ["Training continued from `.work/train/run-3f2a`.", "> **Warning:** the run it continued from was trained by "
+      "other training code (`continued_code_differs`): the checkpoint holds steps of two versions of the code."]),
+])
+def test_the_report_says_whether_training_continued_an_earlier_run(project, train, lines):
+    (project / "metrics/train.json").write_text(json.dumps(train))
+    _run_stage()
+    report = (project / "metrics/report.md").read_text()
+    section = report[report.index("## What produced our figures"):report.index("## Libraries")]
+    assert [line for line in section.splitlines() if line.startswith(("Training", "> **Warning"))] == lines
+
+
+def test_no_user_facing_text_points_at_the_test_data_folder(project):
+    _run_stage()
+    assert "shared" not in (project / "metrics/report.md").read_text()
+
+
+def test_the_report_stage_s_params_are_the_keys_it_prints(repo_root):
+    from evolcoder.config import read_yaml
+    from stages.report import PROFILE_KEYS
+
+    stage = read_yaml(repo_root / "dvc.yaml")["stages"]["report"]
+    assert stage["params"] == ["benchmarks", "report", *PROFILE_KEYS]
+    params = read_yaml(repo_root / "params.yaml")
+    for key in PROFILE_KEYS:  # DVC fails on a listed param that params.yaml lacks
+        section, _, name = key.partition(".")
+        assert name in params[section], key

@@ -1,0 +1,1 @@
+"""WizardCoder's inference command on any checkpoint: instructions in, responses out (`evolcoder infer`)."""
