@@ -14,6 +14,7 @@ from evolcoder.generate.backend import Completion, Job
 from evolcoder.generate.config import GenerateConfig
 from evolcoder.generate.sampling import SeededSampler, sample_seed
 from evolcoder.generate.stopping import StopSequences, trim_at_stop
+from evolcoder.templates import prompt_token_ids
 
 
 class ModelUnavailable(EvolcoderError):
@@ -115,7 +116,8 @@ class TransformersBackend:
     def _generate(self, jobs: list[Job]) -> list[list[Completion]]:
         n = self.config.n_samples
         prompts = [job.prompt for job in jobs for _ in range(n)]
-        batch = self.tokenizer(prompts, return_tensors="pt", padding=True).to(self.device)
+        batch = self.tokenizer.pad({"input_ids": prompt_token_ids(self.tokenizer, prompts)},
+                                   return_tensors="pt").to(self.device)
         width = batch["input_ids"].shape[1]
         self._check_fits(jobs, batch["attention_mask"])
         stopper = StopSequences(self.tokenizer, self.config.stop, width, len(prompts), self.tokenizer.eos_token_id)

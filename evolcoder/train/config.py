@@ -8,10 +8,12 @@ from typing import ClassVar, Literal
 
 from evolcoder.config import check
 
-# StarCoder's attention (c_attn, c_proj) and MLP (c_fc, c_proj) projections.
-STARCODER_LORA_TARGETS = ("c_attn", "c_proj", "c_fc")
+# What a scratch tokenizer's vocabulary cannot do without, per architecture: 256 byte symbols
+# (GPTBigCode's byte-level alphabet, Llama's byte-fallback tokens) and the special tokens
+# (StarCoder's 19; Llama's <unk>, <s>, </s>), as evolcoder.train.model and .llama build them.
+BASE_VOCAB = {"gpt_bigcode": 256 + 19, "llama": 256 + 3}
 # Attention implementations that keep the examples of a packed row apart, each checked for
-# GPTBigCode: ours and FlashAttention read the boundaries (cu_seq_lens) the packing collator
+# GPTBigCode and Llama: ours and FlashAttention read the boundaries (cu_seq_lens) the packing collator
 # sends; transformers' sdpa and eager build a block-diagonal mask from the restarting
 # position_ids (correct, but the mask spans the whole row). Others, such as the paged ones
 # of continuous batching ('paged|eager' lets examples attend to each other), are refused.
@@ -21,15 +23,17 @@ PACKING_ATTENTION = (VARLEN_SDPA, "flash_attention_2", "flash_attention_3", "sdp
 
 @dataclass
 class ScratchModelConfig:
-    """A GPTBigCode model (StarCoder's architecture) built from a config, not downloaded."""
+    """A model built from a config, not downloaded: GPTBigCode (StarCoder's architecture) or Llama
+    (CodeLlama's and deepseek-coder's), with a tokenizer trained on the training set."""
 
+    architecture: Literal["gpt_bigcode", "llama"] = "gpt_bigcode"
     n_layer: int = 3
     n_embd: int = 192
     n_head: int = 4
     n_positions: int = 512
-    multi_query: bool = True
-    dropout: float = 0.0  # embedding, attention and residual dropout (StarCoder: 0.1)
-    vocab_size: int = 2048  # of the byte-level BPE tokenizer trained on the training set
+    multi_query: bool = True  # one key/value head for all query heads (Llama: num_key_value_heads 1)
+    dropout: float = 0.0  # embedding, attention and residual dropout (StarCoder: 0.1); Llama's attention only
+    vocab_size: int = 2048  # of the BPE tokenizer trained on the training set
     tokenizer_min_frequency: int = 2
 
     def __post_init__(self) -> None:
@@ -37,9 +41,9 @@ class ScratchModelConfig:
             check(getattr(self, name) > 0, f"model.config.{name}", "must be positive")
         check(self.n_embd % self.n_head == 0, "model.config.n_embd",
               f"{self.n_embd} is not divisible by n_head={self.n_head}")
-        # 19 = len(evolcoder.train.model.SPECIAL_TOKENS), StarCoder's special tokens
-        check(self.vocab_size > 256 + 19, "model.config.vocab_size",
-              "must exceed the 256 byte symbols plus the 19 special tokens")
+        base = BASE_VOCAB[self.architecture]
+        check(self.vocab_size > base, "model.config.vocab_size",
+              f"must exceed the 256 byte symbols plus the {base - 256} special tokens of {self.architecture}")
         check(0.0 <= self.dropout < 1.0, "model.config.dropout", "must be in [0, 1)")
         check(self.tokenizer_min_frequency >= 1, "model.config.tokenizer_min_frequency", "must be >= 1")
 
@@ -107,7 +111,8 @@ class TrainConfig:
     lora_r: int = 16
     lora_alpha: float = 32.0
     lora_dropout: float = 0.05
-    lora_target_modules: list[str] = field(default_factory=lambda: list(STARCODER_LORA_TARGETS))
+    # auto: chosen by the model's architecture (evolcoder.train.adapters.LORA_TARGETS); or module names
+    lora_target_modules: str | list[str] = "auto"
     gradient_checkpointing: bool = False
     seed: int = 42
     logging_steps: int = 1
@@ -145,8 +150,10 @@ class TrainConfig:
         check(self.lora_r > 0, "train.lora_r", f"must be positive, got {self.lora_r}")
         check(self.lora_alpha > 0, "train.lora_alpha", f"must be positive, got {self.lora_alpha}")
         check(0.0 <= self.lora_dropout < 1.0, "train.lora_dropout", f"must be in [0, 1), got {self.lora_dropout}")
-        check(bool(self.lora_target_modules) and all(self.lora_target_modules), "train.lora_target_modules",
-              f"must name at least one module (StarCoder's: {', '.join(STARCODER_LORA_TARGETS)})")
+        targets = self.lora_target_modules
+        valid = targets == "auto" if isinstance(targets, str) else bool(targets) and all(targets)
+        check(valid, "train.lora_target_modules", "must be auto (the attention and MLP projections of the model's "
+              "architecture) or name at least one module (StarCoder's: c_attn, c_proj, c_fc)")
 
     def _check_attention(self) -> None:
         attn = self.attn_implementation

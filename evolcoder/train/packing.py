@@ -18,10 +18,12 @@ packed tokens.
 from __future__ import annotations
 
 import importlib.util
+import sys
 from typing import Any
 
 import torch
 
+from evolcoder.errors import EvolcoderError
 from evolcoder.train.config import VARLEN_SDPA, TrainConfig
 
 
@@ -86,11 +88,45 @@ def register_varlen_sdpa() -> None:
 
 def attention_implementation(cfg: TrainConfig) -> str:
     """The implementation `train.attn_implementation` names; for "auto": FlashAttention-2 for
-    packed rows on a GPU with the flash-attn package, else sdpa_varlen; sdpa without packing."""
+    packed rows where it can run, else sdpa_varlen (with a warning when flash-attn is installed
+    but cannot run); sdpa without packing. An explicit flash_attention_2 that cannot run is refused."""
+    if cfg.attn_implementation == "flash_attention_2" and (problem := flash_attention_problem()):
+        raise EvolcoderError(
+            f"runtime.train.attn_implementation: flash_attention_2 cannot run here: {problem}; or set it to auto "
+            f"({VARLEN_SDPA} with train.packing, sdpa without)")
     if cfg.attn_implementation != "auto":
         return cfg.attn_implementation
     if not cfg.packing:
         return "sdpa"
-    if torch.cuda.is_available() and importlib.util.find_spec("flash_attn") is not None:
+    if not torch.cuda.is_available():
+        return VARLEN_SDPA
+    if (problem := flash_attention_problem()) is None:
         return "flash_attention_2"
+    if importlib.util.find_spec("flash_attn") is not None:  # installed, but broken: say so; absent: as chosen
+        print(f"train: warning: flash-attn is installed but cannot run here: {problem}. Packed rows use "
+              f"{VARLEN_SDPA} instead (exact, slower)", file=sys.stderr, flush=True)
     return VARLEN_SDPA
+
+
+def flash_attention_problem() -> str | None:
+    """Why FlashAttention-2 cannot run here and what would fix it, or None when it can.
+
+    Transformers' own check first (a CUDA torch and flash-attn >= 2.3.3 installed), then the
+    import of flash-attn's CUDA extension: a wheel built for another torch or CUDA is found and
+    passes that check, and fails only there (an undefined symbol), after a model has loaded.
+    Last the GPU: FlashAttention-2 runs on Ampere and newer (compute capability 8.0) only.
+    """
+    from transformers.utils import is_flash_attn_2_available
+
+    build = f"torch {torch.__version__} and CUDA {torch.version.cuda}"
+    if not is_flash_attn_2_available():
+        return f"transformers finds no flash-attn >= 2.3.3 with a CUDA torch; install one built for {build}"
+    try:
+        importlib.import_module("flash_attn_2_cuda")
+    except Exception as e:  # ImportError, OSError: whatever the loader says is the reason we report
+        return (f"its CUDA extension flash_attn_2_cuda does not load ({type(e).__name__}: {e}); install a "
+                f"flash-attn built for {build}")
+    major, minor = torch.cuda.get_device_capability()
+    if major < 8:
+        return f"it runs on Ampere and newer GPUs (compute capability 8.0), this one is {major}.{minor}"
+    return None

@@ -61,7 +61,7 @@ def run_training(model_cfg: ModelConfig, train_cfg: TrainConfig, paths: RunPaths
     write_json(spec_path, spec)
     launch(train_cfg, spec_path, run_dir)
     if train_cfg.adapter == "lora":
-        merge_adapter(spec["model"], spec["revision"], paths.output_dir)
+        merge_adapter(spec["model"], spec["revision"], paths.output_dir, train_cfg.precision)
     with open(run_dir / "summary.json", encoding="utf-8") as f:
         return {"run_key": key, "run_dir": str(run_dir), **json.load(f)}
 
@@ -88,7 +88,7 @@ def starting_model(model_cfg: ModelConfig, seed: int, data: Path, run_dir: Path)
     if not init_dir.is_dir():
         texts = (prompt + answer for prompt, answer in map(example_texts, read_jsonl(data)))
         cfg = model_cfg.config
-        tokenizer = train_tokenizer(texts, cfg.vocab_size, cfg.tokenizer_min_frequency)
+        tokenizer = train_tokenizer(texts, cfg.vocab_size, cfg.tokenizer_min_frequency, cfg.architecture)
         tokenizer.model_max_length = cfg.n_positions
         model = build_scratch_model(cfg, tokenizer, seed)
         partial = run_dir / "init.partial"  # renamed when complete: a kill never leaves half a model

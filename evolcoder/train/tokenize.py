@@ -1,7 +1,10 @@
 """Supervised examples: the Alpaca prompt masked out of the loss, the answer + EOS learned.
 
 Prompt and answer are tokenised apart and concatenated, so the boundary is exact and the
-prompt's tokens are the ones generation will feed (it tokenises the prompt alone).
+prompt's tokens are the ones generation will feed: both take them from
+`evolcoder.templates.prompt_token_ids`, BOS included where the tokenizer adds one. The answer
+is tokenised without special tokens; with a Llama tokenizer its first word therefore carries
+the word-start marker `▁`, which decoding the response alone drops again.
 """
 
 from __future__ import annotations
@@ -9,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from evolcoder.templates import example_texts
+from evolcoder.templates import example_texts, prompt_token_ids
 
 IGNORE_INDEX = -100  # labels the loss skips
 
@@ -39,7 +42,7 @@ def encode(prompt_ids: list[int], answer_ids: list[int], eos_id: int, max_length
 def encode_records(records: list[dict[str, Any]], tokenizer: Any, max_length: int) -> tuple[list[Example], EncodeStats]:
     """Tokenise training records; rows whose labels truncation would all mask are dropped and counted."""
     prompts, answers = zip(*(example_texts(r) for r in records)) if records else ((), ())
-    prompt_ids = tokenizer(list(prompts), add_special_tokens=False)["input_ids"]
+    prompt_ids = prompt_token_ids(tokenizer, prompts)
     answer_ids = tokenizer(list(answers), add_special_tokens=False)["input_ids"]
     stats = EncodeStats(rows=len(records))
     examples = []

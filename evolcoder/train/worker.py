@@ -24,6 +24,7 @@ from evolcoder.train.batching import PaddingCollator, SupervisedDataset, packing
 from evolcoder.train.config import VARLEN_SDPA, TrainConfig
 from evolcoder.train.curves import (CountingTrainer, CurveCallback, TokenTally, steady_tokens_per_s,
                                     summarize)
+from evolcoder.train.llama import write_legacy_rope_keys
 from evolcoder.train.model import add_pad_token, count_parameters, load_pretrained
 from evolcoder.train.packing import attention_implementation, register_varlen_sdpa
 from evolcoder.train.tokenize import encode_records
@@ -159,6 +160,8 @@ def train(spec: dict[str, Any]) -> None:
     # every rank: ZeRO-3 gathers the shards to save; an adapter is merged later, outside DeepSpeed
     trainer.save_model(str(Path(spec["output_dir"]) / ADAPTER_DIR) if cfg.adapter == "lora" else spec["output_dir"])
     if trainer.is_world_process_zero():
+        if cfg.adapter == "none":
+            write_legacy_rope_keys(spec["output_dir"])
         history = trainer.state.log_history
         session_tokens = sum(e.get("tokens", 0) for e in history if e.get("step", 0) > start_step)
         write_json(spec["summary"], summarize(history) | facts | {

@@ -8,82 +8,25 @@ restarted against it.
 
 from __future__ import annotations
 
-import csv
 import json
 import os
 import re
-import shutil
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
-from ruamel.yaml import YAML
-
-from evolcoder.jsonl import write_jsonl
-from evolcoder.train.config import TrainConfig
-from tests.support.data import REPO_ROOT
-
-MAX_STEPS, SAVE_STEPS = 12, 4
+from tests.support.train_stage import (MAX_STEPS, SAVE_STEPS, generate_and_evaluate, loss_curve, make_project, run_stage,
+                         stage_command)
 
 pytestmark = pytest.mark.slow
-
-
-def synthetic_rows(n: int = 48) -> list[dict]:
-    """Code instructions of varied length, so batches need padding."""
-    rows = []
-    for i in range(n):
-        a, b = i % 7 + 1, i % 5
-        doc = f'    """Return {a} * x + {b}."""\n' * (i % 4)
-        rows.append({"id": f"s{i}", "instruction": f"Write a function f{i} that returns {a} times x plus {b}.",
-                     "input": "", "output": f"def f{i}(x):\n{doc}    return {a} * x + {b}\n",
-                     "round": 0, "method": "seed", "source": "test", "provider": None})
-    return rows
-
-
-def make_project(root: Path, **train: object) -> Path:
-    """A working folder the train stage runs in: params.yaml, training data, DeepSpeed configs.
-    `train` sets train params; runtime knobs (TrainConfig.RUNTIME) go under runtime.train."""
-    settings = {"global_batch_size": 8, "per_device_batch_size": 8, "lr": 3e-3, "warmup_steps": 2,
-                "max_steps": MAX_STEPS, "save_steps": SAVE_STEPS, "max_length": 256,
-                "group_by_length": False, "seed": 0, **train}
-    params = {
-        "model": {"init": "scratch", "config": {"n_layer": 2, "n_embd": 64, "n_head": 4, "n_positions": 1024,
-                                                "vocab_size": 400, "tokenizer_min_frequency": 1}},
-        "train": {k: v for k, v in settings.items() if k not in TrainConfig.RUNTIME},
-        "runtime": {"train": {k: v for k, v in settings.items() if k in TrainConfig.RUNTIME}},
-    }
-    root.mkdir(parents=True, exist_ok=True)
-    YAML().dump(params, root / "params.yaml")
-    write_jsonl(root / "data/dataset/train.jsonl", synthetic_rows())
-    shutil.copytree(REPO_ROOT / "configs/deepspeed", root / "configs/deepspeed")
-    return root
-
-
-def stage_command(root: Path) -> tuple[list[str], dict]:
-    env = dict(os.environ, PYTHONPATH=str(REPO_ROOT), OMP_NUM_THREADS="1")
-    return [sys.executable, "-m", "stages.train"], env
-
-
-def run_stage(root: Path, timeout: float = 600) -> dict:
-    cmd, env = stage_command(root)
-    result = subprocess.run(cmd, cwd=root, env=env, capture_output=True, text=True, timeout=timeout)
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    (root / "stage.log").write_text(result.stdout)
-    return json.loads((root / "metrics/train.json").read_text())
 
 
 def resumed_from(root: Path) -> int:
     """The step the last run of the stage resumed from, as it printed it (not a metric: it says
     how a run went, not what it made)."""
     return int(re.search(r"resumed from step (\d+)", (root / "stage.log").read_text()).group(1))
-
-
-def loss_curve(root: Path) -> list[tuple[int, float]]:
-    with open(root / "metrics/train_curves/plots/metrics/loss.tsv") as f:
-        return [(int(r["step"]), float(r["loss"])) for r in csv.DictReader(f, delimiter="\t")]
 
 
 @pytest.fixture(scope="module")
@@ -198,21 +141,8 @@ def test_lora_saves_a_merged_plain_model_that_generates_and_evaluates(lora_one_r
         assert not [key for key in f.keys() if "lora" in key]
     adapter = json.loads((out / "adapter/adapter_config.json").read_text())
     assert adapter["r"] == 4 and set(adapter["target_modules"]) == {"c_attn", "c_proj", "c_fc"}
-
-    from evolcoder.benchmarks import load_benchmark
-    from evolcoder.evaluate.config import EvaluateConfig
-    from evolcoder.evaluate.evaluate import evaluate
-    from evolcoder.evaluate.samples import read_samples
-    from evolcoder.generate.config import GenerateConfig
-    from evolcoder.generate.runner import generate_benchmark
-
-    problems = load_benchmark("humaneval")[:2]
-    generations = tmp_path / "humaneval.jsonl"
-    generate_benchmark(GenerateConfig(model=str(out), max_new_tokens=8, device="cpu"), "humaneval", problems,
-                       generations, tmp_path / "work")
-    evaluation = evaluate(problems, read_samples(generations, "humaneval"),
-                          EvaluateConfig(workers=1, cache=False, cache_dir=str(tmp_path / "cache")))
-    assert evaluation.metrics["n_tasks"] == 2 and evaluation.metrics["pass@1"] == 0.0
+    metrics, _ = generate_and_evaluate(out, tmp_path)
+    assert metrics["n_tasks"] == 2 and metrics["pass@1"] == 0.0
 
 
 def test_lora_on_two_packed_ranks_killed_resumes_and_follows_the_one_rank_curve(lora_one_rank, tmp_path):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import types
 from pathlib import Path
@@ -98,7 +99,8 @@ def test_params_rewritten_by_dvc_exp_run_are_read_as_numbers(tmp_path):
     ({"adapter": "qlora"}, "train.adapter"),
     ({"lora_r": 0}, "train.lora_r: must be positive"),
     ({"lora_dropout": 1.0}, "train.lora_dropout: must be in"),
-    ({"lora_target_modules": []}, "train.lora_target_modules: must name at least one module (StarCoder's: c_attn"),
+    ({"lora_target_modules": []}, "train.lora_target_modules: must be auto .* or name at least one module"),
+    ({"lora_target_modules": "all"}, "train.lora_target_modules: must be auto"),
 ])
 def test_bad_train_params_are_rejected_naming_the_key(values, message):
     with pytest.raises(ConfigError, match=message.replace("(", r"\(")):
@@ -142,11 +144,10 @@ def test_lora_adapters_start_the_same_whatever_ran_before(tokenizer):
     assert all(torch.equal(adapters[0][name], adapters[1][name]) for name in adapters[0])
 
 
-def test_merged_adapter_is_a_plain_model_with_the_adapted_outputs(tokenizer, tmp_path):
-    from peft import PeftModel
-    from transformers import AutoModelForCausalLM
-
-    base_dir, out = tmp_path / "base", tmp_path / "out"
+def save_base_and_adapter(folder: Path) -> tuple[Path, Path, torch.Tensor, torch.Tensor]:
+    """A tiny fp32 base in `folder/base` and a trained LoRA adapter in `folder/out/adapter`;
+    returns both folders, a prompt's ids and the adapted model's logits for them."""
+    base_dir, out = folder / "base", folder / "out"
     tok = train_tokenizer([alpaca_prompt(r["instruction"]) + r["output"] for r in RECORDS] * 20, 400, 1)
     base = build_scratch_model(ScratchModelConfig(n_layer=2, n_embd=32, n_head=4, n_positions=128), tok, seed=0)
     base.save_pretrained(base_dir)
@@ -161,9 +162,15 @@ def test_merged_adapter_is_a_plain_model_with_the_adapted_outputs(tokenizer, tmp
     tok.save_pretrained(out / ADAPTER_DIR)
     ids = torch.tensor([tok("def add(a, b):")["input_ids"]])
     with torch.no_grad():
-        expected = model.eval()(input_ids=ids).logits
+        return base_dir, out, ids, model.eval()(input_ids=ids).logits
 
-    merge_adapter(str(base_dir), None, out)
+
+def test_merged_adapter_is_a_plain_model_with_the_adapted_outputs(tmp_path):
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM
+
+    base_dir, out, ids, expected = save_base_and_adapter(tmp_path)
+    merge_adapter(str(base_dir), None, out, "fp32")
     assert not (out / "adapter_config.json").exists() and (out / ADAPTER_DIR / "adapter_config.json").is_file()
     merged = AutoModelForCausalLM.from_pretrained(out)
     assert not isinstance(merged, PeftModel) and merged.config.use_cache
@@ -173,6 +180,27 @@ def test_merged_adapter_is_a_plain_model_with_the_adapted_outputs(tokenizer, tmp
     with torch.no_grad():  # and the adapter changed them (the base has no PAD: one logit fewer)
         base_logits = AutoModelForCausalLM.from_pretrained(base_dir)(input_ids=ids).logits
     assert not torch.allclose(base_logits, expected[..., :-1], atol=1e-2)
+
+
+def test_merge_loads_and_saves_in_the_training_precision(tmp_path, monkeypatch):
+    """bf16 training (a GPU run) gives a bf16 checkpoint, as a full fine-tune's ZeRO-3 save does,
+    not an fp32 one twice the size; the base is loaded in bf16 too (host memory)."""
+    from safetensors import safe_open
+    from transformers import AutoModelForCausalLM
+
+    base_dir, out, ids, expected = save_base_and_adapter(tmp_path)
+    loaded = []
+    real = AutoModelForCausalLM.from_pretrained
+    monkeypatch.setattr(AutoModelForCausalLM, "from_pretrained",
+                        lambda *args, **kwargs: loaded.append(kwargs.get("dtype")) or real(*args, **kwargs))
+    merge_adapter(str(base_dir), None, out, "bf16")
+    assert loaded == [torch.bfloat16]
+    with safe_open(out / "model.safetensors", "pt") as f:
+        assert {f.get_tensor(key).dtype for key in f.keys()} == {torch.bfloat16}
+    assert json.loads((out / "config.json").read_text())["dtype"] == "bfloat16"
+    merged = real(out, dtype=torch.float32)
+    with torch.no_grad():
+        assert torch.allclose(merged(input_ids=ids).logits, expected, atol=0.1)
 
 
 def test_model_params_are_checked():
@@ -222,6 +250,29 @@ def test_pretrained_model_unreachable_says_what_to_do(monkeypatch):
     message = str(e.value)
     assert "model.name_or_path" in message and "'bigcode/starcoder'" in message
     assert "huggingface-cli login" in message and "model.init: scratch" in message
+
+
+def truncate_weights(folder: Path) -> None:
+    weights = folder / "model.safetensors"
+    weights.write_bytes(weights.read_bytes()[:1000])
+
+
+@pytest.mark.parametrize("damage, kwargs, advice", [
+    pytest.param(None, {"attn_implementation": "flash_attention_2"},
+                 "It was loaded with attn_implementation=flash_attention_2: install a flash-attn built for torch",
+                 marks=pytest.mark.skipif(importlib.util.find_spec("flash_attn") is not None,
+                                          reason="flash-attn is installed here")),
+    (truncate_weights, {}, "Check that it is a complete Hugging Face checkpoint (download it again)"),
+])
+def test_a_model_that_fails_to_load_for_any_reason_says_what_to_do(tiny_checkpoint, tmp_path, damage, kwargs, advice):
+    import shutil
+
+    folder = shutil.copytree(tiny_checkpoint, tmp_path / "model")
+    if damage:
+        damage(folder)
+    with pytest.raises(ModelLoadError) as e:
+        load_pretrained(str(folder), **kwargs)
+    assert str(e.value).startswith(f"model.name_or_path: cannot load folder '{folder}' (") and advice in str(e.value)
 
 
 def test_run_key_changes_with_params_data_and_deepspeed_config(tmp_path):
@@ -279,13 +330,15 @@ def test_a_rank_that_cannot_load_its_model_prints_the_fix_without_a_traceback(tm
     assert "train worker: error: model.name_or_path: cannot load" in err and "Traceback" not in err
 
 
-def test_scratch_vocab_must_hold_the_byte_alphabet_and_every_special_token():
-    from evolcoder.train.model import SPECIAL_TOKENS
+@pytest.mark.parametrize("architecture", ["gpt_bigcode", "llama"])
+def test_scratch_vocab_must_hold_the_byte_alphabet_and_every_special_token(architecture):
+    from evolcoder.train import llama, model
 
-    smallest = 256 + len(SPECIAL_TOKENS) + 1
-    assert ScratchModelConfig(vocab_size=smallest).vocab_size == smallest
-    with pytest.raises(ConfigError, match="model.config.vocab_size"):
-        ScratchModelConfig(vocab_size=smallest - 1)
+    special = {"gpt_bigcode": model.SPECIAL_TOKENS, "llama": llama.SPECIAL_TOKENS}[architecture]
+    smallest = 256 + len(special) + 1
+    assert ScratchModelConfig(architecture=architecture, vocab_size=smallest).vocab_size == smallest
+    with pytest.raises(ConfigError, match=f"model.config.vocab_size: .* {len(special)} special tokens of {architecture}"):
+        ScratchModelConfig(architecture=architecture, vocab_size=smallest - 1)
 
 
 def test_lora_profile_trains_starcoder_on_one_gpu_with_the_papers_batch(repo_root):
