@@ -15,6 +15,7 @@ SUBCOMMANDS = {
     "evolve": ("evolcoder.evol.command", "run the Evol-Instruct rounds, or --estimate their calls, tokens and USD"),
     "generate": ("evolcoder.gen.command", "generate a benchmark's samples, all shards or one (--shard i/N), or merge"),
     "evaluate": ("evolcoder.evaluation.cli", "score a samples file on HumanEval(+)/MBPP(+) in the sandbox: pass@k"),
+    "profile": ("evolcoder.profile.cli", "print the params a profile composes to, as `dvc exp run -S profile=NAME` writes them"),
     "plots-template": ("evolcoder.charts.dvc_page", "write an HTML template with which `dvc plots show` draws offline"),
 }
 
