@@ -30,7 +30,8 @@ def smaller_profile(dest: Path) -> None:
         (dest / "data/benchmarks/mbpp.jsonl").write_text("".join(MBPP_TEST.read_text().splitlines(True)[:N_TASKS]))
 
     def shrink(params: dict) -> None:
-        del params["fetch"]["humaneval"]
+        # a new mapping, not a deletion: ruamel cannot write a commented mapping left empty
+        params["fetch"] = {name: entry for name, entry in params["fetch"].items() if name != "humaneval"}
         if with_mbpp:
             params["benchmarks"].append("mbpp")
         for keys, value in OVERRIDES.items():

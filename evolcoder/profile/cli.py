@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from evolcoder.profile.compose import GROUPS, compose, hydra_settings, overlays, param_overrides, repo_root
+from evolcoder.profile.compose import (GROUPS, ProfileError, compose, hydra_settings, overlays, param_overrides,
+                                       repo_root)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -22,7 +23,10 @@ def run(args: argparse.Namespace) -> int:
     if args.list:
         sys.stdout.write(listing(root))
     else:
-        sys.stdout.write(compose(root, [f"profile={args.name}", *param_overrides(args.set_params)]))
+        overrides = param_overrides(args.set_params)
+        if any(override.partition("=")[0] == "profile" for override in overrides):
+            raise ProfileError(f"the profile is NAME ({args.name}); drop the -S profile=...")
+        sys.stdout.write(compose(root, [f"profile={args.name}", *overrides]))
     return 0
 
 

@@ -52,6 +52,7 @@ def test_list_names_every_profile_and_variant_with_one_line_each(in_repo, capsys
     (["wizardcoder-1b", "-S", "variant=lora"], r"unknown variant 'lora' .*known:\n  lora-1gpu: .*\n  verified: "),
     (["wizardcoder-1b", "-S", "train.learning_rate=1"], r"Could not override 'train.learning_rate'.*\+train.learning_rate=1"),
     (["wizardcoder-1b", "-S", "other.yaml:x=1"], r"only params.yaml is composed .*: other.yaml"),
+    (["wizardcoder-1b", "-S", "profile=wizardcoder-3b"], r"the profile is NAME \(wizardcoder-1b\); drop the -S profile="),
 ])
 def test_what_cannot_be_composed_is_refused_with_what_is_known(in_repo, capsys, argv, message):
     code, out, err = run(capsys, *argv)
