@@ -17,6 +17,7 @@ SUBCOMMANDS = {
     "evaluate": ("evolcoder.evaluate.cli", "score a samples file on HumanEval(+)/MBPP(+) in the sandbox: pass@k"),
     "infer": ("evolcoder.infer.cli", "answer a file of instructions with a checkpoint, as WizardCoder's inference script"),
     "compare": ("evolcoder.compare.cli", "list the tasks whose verdict differs between two evaluation results"),
+    "profile": ("evolcoder.profile.cli", "print the params a profile composes to, as `dvc exp run -S profile=NAME` writes them"),
     "plots-template": ("evolcoder.report.cli", "write an HTML template with which `dvc plots show` draws offline"),
 }
 

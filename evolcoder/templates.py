@@ -1,8 +1,9 @@
 """The prompt text and its tokens, in one place: training and generation both go through here.
 
 WizardCoder trained with Llama-X's Alpaca prompts and generated HumanEval with the same
-no-input header. Its published 59.8 used a single blank line after the header; some of its
-later scripts added a second one, which is a different prompt from the one it trained on.
+no-input header. Its published 59.8 used a single blank line after the header; its later
+scripts added a second one, which is a different prompt from the one it trained on.
+`generate.prompt` picks which of the two a benchmark task is asked in (`PROMPT_STYLES`).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from typing import Any
 
 PROMPT_NO_INPUT = (
     "Below is an instruction that describes a task. "
-    "Write a response that appropriately completes the request.\n\n"
+    "Write a response that appropriately completes the request.\n{blank_lines}"
     "### Instruction:\n{instruction}\n\n### Response:"
 )
 PROMPT_WITH_INPUT = (
@@ -22,13 +23,34 @@ PROMPT_WITH_INPUT = (
 )
 RESPONSE_MARKER = "### Response:"
 CODE_TASK_PREFIX = "Create a Python script for this problem:\n"
+# generate.prompt -> blank lines between the header and "### Instruction:". alpaca: the training
+# prompt, which the 15B's 59.8 run also generated with (its released outputs show one blank
+# line). eval-scripts: WizardCoder's later evaluation scripts (nlpxucan/WizardLM,
+# WizardCoder/src/humaneval_gen.py at 080166c, humaneval_gen_vllm.py at 2f3ccc7,
+# mbppplus_gen.py and mbppplus_gen_vllm.py), which the Python series and 33B-V1.1 ran.
+PROMPT_STYLES = {"alpaca": 1, "eval-scripts": 2}
+ASSERTION_QUESTION = "{text} Your code should satisfy the following assertion:\n```python\n{assertion}\n```"
 
 
 def alpaca_prompt(instruction: str, input: str = "") -> str:
     """The Alpaca prompt for an instruction (and optional input), ending at '### Response:'."""
     if input:
         return PROMPT_WITH_INPUT.format(instruction=instruction, input=input)
-    return PROMPT_NO_INPUT.format(instruction=instruction)
+    return task_prompt(instruction)
+
+
+def task_prompt(task: str, style: str = "alpaca", tabs: bool = False) -> str:
+    """A benchmark task's generation prompt in `style` (a key of PROMPT_STYLES). `tabs` is the
+    release scripts' `prompt.replace('    ', '\\t')`, applied to the task before the header."""
+    if tabs:
+        task = task.replace("    ", "\t")
+    return PROMPT_NO_INPUT.format(instruction=task, blank_lines="\n" * PROMPT_STYLES[style])
+
+
+def assertion_question(text: str, assertion: str) -> str:
+    """An MBPP+ task as WizardCoder-33B-V1.1's data/mbppplus.json words it (read by mbppplus_gen.py):
+    the task, then the example assertion in a python code block."""
+    return ASSERTION_QUESTION.format(text=text, assertion=assertion)
 
 
 def example_texts(record: Mapping[str, Any]) -> tuple[str, str]:

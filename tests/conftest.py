@@ -17,6 +17,20 @@ def repo_root() -> Path:
 
 
 @pytest.fixture
+def profile_params(tmp_path):
+    """`write(name, *overrides)`: a params file holding what `dvc exp run -S profile=<name>
+    -S <override>...` writes (DVC's own composition of conf/), for tests of a profile's values."""
+    from evolcoder.profile.compose import compose
+
+    def write(name: str, *overrides: str) -> Path:
+        path = tmp_path / (" ".join([name, *overrides]).replace("/", "_") + ".yaml")
+        path.write_text(compose(REPO_ROOT, [f"profile={name}", *overrides]), encoding="utf-8")
+        return path
+
+    return write
+
+
+@pytest.fixture
 def shared_data() -> Path:
     """`../shared/data`, or skip: the real data sets are never copied into the repo."""
     if not SHARED_DATA.is_dir():

@@ -121,8 +121,9 @@ class Benchmark:
                                        f"has {release.tasks}; pass the file of that version or leave the version out")
         return problems
 
-    def prompt(self, problem: Problem, tabs: bool = False) -> str:
-        """The generation prompt; `tabs` is WizardCoder's four-spaces-to-tab rewrite (HumanEval)."""
+    def prompt(self, problem: Problem, tabs: bool = False, style: str = "alpaca") -> str:
+        """The generation prompt; `tabs` is WizardCoder's four-spaces-to-tab rewrite, `style` which
+        of its prompts (`generate.prompt`, see `evolcoder.templates.PROMPT_STYLES`)."""
         raise NotImplementedError
 
     def task_id(self, raw: Any) -> str:

@@ -11,7 +11,7 @@ from typing import Any
 from evolcoder.benchmarks.base import Benchmark, Column, Problem
 from evolcoder.benchmarks.sources import field
 from evolcoder.errors import BenchmarkUnavailable
-from evolcoder.templates import CODE_TASK_PREFIX, alpaca_prompt
+from evolcoder.templates import CODE_TASK_PREFIX, task_prompt
 
 
 class HumanEvalFormat(Benchmark):
@@ -31,10 +31,9 @@ class HumanEvalFormat(Benchmark):
             contract=row.get("contract", ""),
         ) for row in rows]
 
-    def prompt(self, problem: Problem, tabs: bool = False) -> str:
+    def prompt(self, problem: Problem, tabs: bool = False, style: str = "alpaca") -> str:
         """WizardCoder's HumanEval prompt; `tabs` reproduces its four-spaces-to-tab rewrite."""
-        text = problem.prompt.replace("    ", "\t") if tabs else problem.prompt
-        return alpaca_prompt(CODE_TASK_PREFIX + text)
+        return task_prompt(CODE_TASK_PREFIX + problem.prompt, style, tabs)
 
     def reference_program(self, problem: Problem) -> str:
         return problem.prompt + problem.canonical_solution

@@ -13,7 +13,7 @@ from typing import Any
 from evolcoder.benchmarks.base import Benchmark, Column, Problem
 from evolcoder.benchmarks.sources import field, hub_rows
 from evolcoder.jsonl import InputError
-from evolcoder.templates import CODE_TASK_PREFIX, alpaca_prompt
+from evolcoder.templates import CODE_TASK_PREFIX, task_prompt
 
 HUB_ID = "google-research-datasets/mbpp"
 
@@ -50,9 +50,11 @@ class Mbpp(Benchmark):
         numbered = sorted((self._number(row, where), i) for i, row in enumerate(rows))
         return [self._problem(rows[i], where) for number, i in numbered if number in self.task_numbers]
 
-    def prompt(self, problem: Problem, tabs: bool = False) -> str:
+    def prompt(self, problem: Problem, tabs: bool = False, style: str = "alpaca") -> str:
+        """mbpp_gen.py's prompt: one blank line after the header in every version of the script,
+        so `style` does not change it."""
         body = f"\n{problem.text}\nTest examples:" + "".join(f"\n{t}" for t in problem.test_list)
-        return alpaca_prompt(CODE_TASK_PREFIX + body)
+        return task_prompt(CODE_TASK_PREFIX + body, tabs=tabs)
 
     def task_id(self, raw: Any) -> str:
         return mbpp_task_id(raw)

@@ -13,7 +13,7 @@ from typing import Any
 from evolcoder.benchmarks.base import Benchmark, Column, Problem, Release
 from evolcoder.benchmarks.mbpp import MBPP, mbpp_task_id
 from evolcoder.benchmarks.sources import evalplus_release_rows, field
-from evolcoder.templates import CODE_TASK_PREFIX, alpaca_prompt
+from evolcoder.templates import CODE_TASK_PREFIX, assertion_question, task_prompt
 
 
 class MbppPlus(Benchmark):
@@ -35,10 +35,13 @@ class MbppPlus(Benchmark):
     def problems(self, rows: list[dict[str, Any]], where: str | None) -> list[Problem]:
         return [self._problem(row, where) for row in rows]
 
-    def prompt(self, problem: Problem, tabs: bool = False) -> str:
-        first_assert = problem.assertion.strip().split("\n")[0]
-        body = f'"""\n{problem.text.strip()}\n{first_assert}\n"""\n'
-        return alpaca_prompt(CODE_TASK_PREFIX + body)
+    def prompt(self, problem: Problem, tabs: bool = False, style: str = "alpaca") -> str:
+        """EvalPlus's docstring (the task and one assertion) after CODE_TASK_PREFIX; in the
+        eval-scripts style, WizardCoder-33B-V1.1's wording of the same two (`assertion_question`)."""
+        text, example = task_and_example(problem)
+        if style == "eval-scripts":
+            return task_prompt(assertion_question(text, example), style, tabs)
+        return task_prompt(CODE_TASK_PREFIX + f'"""\n{text}\n{example}\n"""\n', style, tabs)
 
     def task_id(self, raw: Any) -> str:
         return mbpp_task_id(raw)
@@ -69,6 +72,15 @@ class MbppPlus(Benchmark):
             contract=row.get("contract", ""),
             assertion=row.get("assertion", ""),
         )
+
+
+def task_and_example(problem: Problem) -> tuple[str, str]:
+    """The task and its example assertion: the assertion EvalPlus's docstring prompt ends with
+    (its releases), else the first assert of the tests (the 399-task snapshot's prompts hold none)."""
+    *task, last = problem.text.split("\n")
+    if task and last.startswith("assert"):
+        return "\n".join(task).strip(), last
+    return problem.text, next(line for line in problem.assertion.split("\n") if line.startswith("assert"))
 
 
 MBPPPLUS = MbppPlus()

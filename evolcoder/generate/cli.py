@@ -54,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
     if args.shard:
         index, total = parse_shard(args.shard)
         config = dataclasses.replace(config, num_shards=total)
-        jobs = make_jobs(args.benchmark, problems, config.tabs)
+        jobs = make_jobs(args.benchmark, problems, config.tabs, config.prompt)
         prepare_work_dir(work, config, jobs)
         n = run_shard(config, jobs, index, total, work, label=args.benchmark)
         print(f"generate: shard {args.shard} of {args.benchmark}: {n} tasks generated now -> {work}")

@@ -47,8 +47,10 @@ class GenerateConfig:
     `temperature: 0` is greedy decoding (one sample per task); above 0 each (task, sample)
     draws from its own seeded generator (see `evolcoder.generate.sampling`). `stop` ends a
     response at the first of these strings (and always at the tokenizer's EOS). `tabs`
-    rewrites four spaces as a tab in HumanEval prompts and tabs back to four spaces in the
-    responses, as WizardCoder's HumanEval script did. `server` is the OpenAI-compatible
+    rewrites four spaces as a tab in the prompts and tabs back to four spaces in the
+    responses, as WizardCoder's generation scripts did. `prompt` picks the prompt text: the
+    training prompt (`alpaca`) or that of WizardCoder's later evaluation scripts
+    (`eval-scripts`, see `evolcoder.templates.PROMPT_STYLES`). `server` is the OpenAI-compatible
     endpoint of `backend: openai` (its sampling fields are taken from this section).
     `RUNTIME` fields (params: `runtime.generate`) split the work, not the text; a shard uses
     `gpus_per_shard` GPUs (the transformers backend spreads the model over them, a started
@@ -65,6 +67,7 @@ class GenerateConfig:
     max_new_tokens: int = 512
     stop: list[str] = field(default_factory=lambda: ["\n### Instruction"])
     tabs: bool = False
+    prompt: Literal["alpaca", "eval-scripts"] = "alpaca"
     seed: int = 0
     batch_size: int = 8
     num_shards: int = 1

@@ -36,10 +36,10 @@ from evolcoder.jsonl import read_json, read_jsonl, write_json, write_jsonl
 PLAN_FILE = "plan.json"
 
 
-def make_jobs(benchmark: str, problems: Sequence[Problem], tabs: bool) -> list[Job]:
+def make_jobs(benchmark: str, problems: Sequence[Problem], tabs: bool, style: str = "alpaca") -> list[Job]:
     """One job per problem, in the benchmark's order, with the shared prompt template."""
     spec = get(benchmark)
-    return [Job(p.task_id, spec.prompt(p, tabs=tabs)) for p in problems]
+    return [Job(p.task_id, spec.prompt(p, tabs=tabs, style=style)) for p in problems]
 
 
 def shard_jobs(jobs: Sequence[Job], index: int, total: int) -> list[Job]:
@@ -245,7 +245,7 @@ def shard_files(work_dir: str | Path, total: int) -> list[Path]:
 def generate_benchmark(config: GenerateConfig, benchmark: str, problems: Sequence[Problem],
                        out: str | Path, work_dir: str | Path) -> dict:
     """Generate every task x sample of `benchmark` into `out`; return a short summary."""
-    jobs = make_jobs(benchmark, problems, config.tabs)
+    jobs = make_jobs(benchmark, problems, config.tabs, config.prompt)
     prepare_work_dir(work_dir, config, jobs)
     run_all_shards(config, jobs, work_dir, label=benchmark)
     n_rows = merge_with_meta(config, benchmark, [j.task_id for j in jobs], work_dir, config.num_shards, out)

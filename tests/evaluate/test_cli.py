@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 import json
 import subprocess
 import sys
@@ -128,7 +129,8 @@ def test_reference_check_names_the_broken_tasks(tmp_path):
     problems = [HUMANEVAL[t] for t in FIRST]
     config = EvaluateConfig(workers=2, cache=False, cache_dir=str(tmp_path / "cache"))
     check_references(problems, config)
-    broken = [problems[0], type(problems[1])(**{**problems[1].__dict__, "canonical_solution": "    return []\n"})]
+    wrong = problems[1]
+    broken = [problems[0], replace(wrong, canonical_solution="    return []\n", reference=wrong.prompt + "    return []\n")]
     with pytest.raises(ReferenceCheckFailed, match=r"1 canonical solution\(s\) do not pass: HumanEval/1 \(failed"):
         check_references(broken, config)
 

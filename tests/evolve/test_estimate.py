@@ -6,7 +6,7 @@ import json
 import re
 
 import pytest
-from tests.support.data import REPO_ROOT, shared_file
+from tests.support.data import shared_file
 from tests.support.evolve_workdir import PATHS, evol_responder, loopback_llm, make_workdir, run_in_process
 from tests.support.llm_server import LLMServer, ServerSettings
 
@@ -18,9 +18,6 @@ from evolcoder.llm.prompts import evolution_prompt
 from evolcoder.evolve.records import load_seed_pool
 from evolcoder.evolve.rounds import plan_round
 from evolcoder.jsonl import write_jsonl
-
-PAPER = REPO_ROOT / "configs" / "wizardcoder-15b.yaml"
-
 
 def table(out: str) -> dict[str, list[str]]:
     """The estimate's rows by their first cell (a round number or `total`)."""
@@ -46,8 +43,10 @@ def estimate(capsys, params, seed, ledger) -> str:
     return capsys.readouterr().out
 
 
-def test_the_papers_profile_on_code_alpaca_2k_prints_calls_tokens_and_dollars(code_alpaca_seed, tmp_path, capsys):
-    out = estimate(capsys, PAPER, code_alpaca_seed, tmp_path / "llm_cache")
+def test_the_papers_profile_on_code_alpaca_2k_prints_calls_tokens_and_dollars(code_alpaca_seed, tmp_path, capsys,
+                                                                             profile_params):
+    paper = profile_params("wizardcoder-15b")
+    out = estimate(capsys, paper, code_alpaca_seed, tmp_path / "llm_cache")
     assert out.startswith("evolve estimate: 2,017 seeds x 3 rounds, wizardcoder methods, equality check off; "
                           "model gpt-3.5-turbo (llm.provider openai) at $0.0005 / $0.0015 per 1k")
     rows = table(out)
@@ -70,7 +69,7 @@ def test_the_papers_profile_on_code_alpaca_2k_prints_calls_tokens_and_dollars(co
     assert "exp: needs the ledger to hold answers" in out
     assert not (tmp_path / "llm_cache").exists()  # an estimate creates nothing
 
-    params = read_yaml(PAPER)
+    params = read_yaml(paper)
     params["llm"]["provider"] = "openai-batch"
     batch = tmp_path / "batch.yaml"
     batch.write_text(json.dumps(params))  # JSON is YAML

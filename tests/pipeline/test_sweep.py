@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import time
+from collections.abc import Callable
 
 import pytest
 from ruamel.yaml import YAML
@@ -14,21 +15,30 @@ from ruamel.yaml import YAML
 from tests.support.data import SHARED_DATA
 from evolcoder.config import read_yaml
 from evolcoder.jsonl import read_jsonl, write_jsonl
-from tests.support.repo_copy import commit_all, dvc
+from tests.support.repo_copy import commit_all, dvc, edit_params
 
 pytestmark = pytest.mark.slow
 MBPP_ALL = SHARED_DATA / "mbpp.jsonl"
 VALID_TASKS = 10
 
 
+def setter(**sections) -> Callable[[dict], None]:
+    """An edit of params that sets each `section__key=value`."""
+    def set_values(params: dict) -> None:
+        for dotted, value in sections.items():
+            *parents, last = dotted.split("__")
+            target = params
+            for key in parents:
+                target = target[key]
+            target[last] = value
+
+    return set_values
+
+
 def set_params(repo, **sections) -> None:
+    """Edit params.yaml itself, for a `dvc repro` (the next `dvc exp run` recomposes it from conf/)."""
     params = read_yaml(repo / "params.yaml")
-    for dotted, value in sections.items():
-        *parents, last = dotted.split("__")
-        target = params
-        for key in parents:
-            target = target[key]
-        target[last] = value
+    setter(**sections)(params)
     YAML().dump(params, repo / "params.yaml")
 
 
@@ -48,7 +58,8 @@ def test_rounds_are_chosen_on_mbpp_valid_then_the_test_sets_are_scored_once(pipe
     repo = pipeline
     valid = [row for row in read_jsonl(MBPP_ALL) if 511 <= row["task_id"] <= 600][:VALID_TASKS]
     write_jsonl(repo / "data/benchmarks/mbpp_valid.jsonl", valid)
-    set_params(repo, benchmarks=["mbpp_valid"], dataset__decontam__benchmarks=["humaneval", "mbpp"])
+    # the defaults the queued experiments compose from
+    edit_params(repo, setter(benchmarks=["mbpp_valid"], dataset__decontam__benchmarks=["humaneval", "mbpp"]))
     dvc(repo, "repro")
     commit_all(repo, "score mbpp_valid only; the training set is cleaned against the test sets too")
 

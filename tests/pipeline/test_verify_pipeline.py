@@ -3,22 +3,22 @@
 import json
 
 import pytest
-from ruamel.yaml import YAML
 
-from evolcoder.config import read_yaml
-from tests.support.repo_copy import commit_all, copy_repo, dvc
+from tests.support.repo_copy import commit_all, copy_repo, dvc, edit_params
 
 SMALL = {"seed": {"limit": 16}, "evolve": {"rounds": 1}, "dataset": {"rounds": [0, 1]}, "verify": {"mode": "none"}}
+
+
+def smaller(params: dict) -> None:
+    for section, values in SMALL.items():
+        params[section].update(values)
 
 
 @pytest.mark.slow
 def test_exp_run_with_another_verify_mode_reruns_verify_and_after_only(tmp_path):
     dest = tmp_path / "repo"
     copy_repo(dest)
-    params = read_yaml(dest / "params.yaml")
-    for section, values in SMALL.items():
-        params[section].update(values)
-    YAML().dump(params, dest / "params.yaml")
+    edit_params(dest, smaller)
     dvc(dest, "repro", "dataset")
     assert json.loads((dest / "metrics/verify.json").read_text())["skipped"] == 16 + 16
     commit_all(dest, "repro")

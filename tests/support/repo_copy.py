@@ -6,7 +6,12 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
+
+from ruamel.yaml import YAML
+
+from evolcoder.profile.compose import compose
 from tests.support.data import REPO_ROOT as REPO
 
 
@@ -30,6 +35,18 @@ def copy_repo(dest: Path) -> Path:
 def commit_all(dest: Path, message: str) -> None:
     git(dest, "add", "-A")
     git(dest, "-c", "user.name=tests", "-c", "user.email=tests@localhost", "commit", "-qm", message)
+
+
+def edit_params(dest: Path, edit: Callable[[dict], None]) -> None:
+    """Apply `edit` to the default params in conf/config.yaml (the file `dvc exp run` composes
+    params.yaml from, so an edit of params.yaml alone would not outlive the next experiment), then
+    write params.yaml as its default composition, as `dvc exp run` would."""
+    yaml = YAML()
+    config = dest / "conf/config.yaml"
+    data = yaml.load(config)
+    edit(data)
+    yaml.dump(data, config)
+    (dest / "params.yaml").write_text(compose(dest, []), encoding="utf-8")
 
 
 def dvc(dest: Path, *args: str, timeout: float = 1500) -> str:

@@ -4,13 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ruamel.yaml import YAML
-
 from tests.support.data import SHARED_DATA
 from evolcoder.benchmarks import get
-from evolcoder.config import read_yaml
 from evolcoder.jsonl import write_jsonl
-from tests.support.repo_copy import commit_all, copy_repo, dvc
+from tests.support.repo_copy import commit_all, copy_repo, dvc, edit_params
 
 N_TASKS = 10
 MBPP_TEST = SHARED_DATA / "mbpp_test.jsonl"
@@ -25,19 +22,25 @@ OVERRIDES = {
 
 def smaller_profile(dest: Path) -> None:
     """The first tasks of each benchmark as the user's own files in data/benchmarks/ (in place of
-    the default profile's fetch of the whole of HumanEval), and the overrides above."""
-    params = read_yaml(dest / "params.yaml")
-    del params["fetch"]["humaneval"]
+    the default profile's fetch of the whole of HumanEval), and the overrides above, written into
+    the default params (conf/config.yaml) so that `dvc exp run` keeps them."""
     write_jsonl(dest / "data/benchmarks/humaneval.jsonl", get("humaneval").public_rows()[:N_TASKS])
-    if MBPP_TEST.is_file():  # as CI does with the real file, on its first tasks to keep it short
+    with_mbpp = MBPP_TEST.is_file()
+    if with_mbpp:  # as CI does with the real file, on its first tasks to keep it short
         (dest / "data/benchmarks/mbpp.jsonl").write_text("".join(MBPP_TEST.read_text().splitlines(True)[:N_TASKS]))
-        params["benchmarks"].append("mbpp")
-    for keys, value in OVERRIDES.items():
-        section = params
-        for key in keys[:-1]:
-            section = section[key]
-        section[keys[-1]] = value
-    YAML().dump(params, dest / "params.yaml")
+
+    def shrink(params: dict) -> None:
+        # a new mapping, not a deletion: ruamel cannot write a commented mapping left empty
+        params["fetch"] = {name: entry for name, entry in params["fetch"].items() if name != "humaneval"}
+        if with_mbpp:
+            params["benchmarks"].append("mbpp")
+        for keys, value in OVERRIDES.items():
+            section = params
+            for key in keys[:-1]:
+                section = section[key]
+            section[keys[-1]] = value
+
+    edit_params(dest, shrink)
 
 
 def small_pipeline(dest: Path) -> Path:

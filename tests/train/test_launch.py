@@ -28,10 +28,11 @@ def no_data(tmp_path: Path) -> RunPaths:
     return RunPaths(tmp_path / "train.jsonl", tmp_path / "out", tmp_path / "curves")
 
 
-def test_the_paper_profile_on_one_gpu_is_refused_before_launching(fake_gpus, repo_root, monkeypatch, tmp_path):
+def test_the_paper_profile_on_one_gpu_is_refused_before_launching(fake_gpus, repo_root, monkeypatch, tmp_path,
+                                                                 profile_params):
     fake_gpus(1)
     monkeypatch.chdir(repo_root)
-    train = load_section(repo_root / "configs/wizardcoder-15b.yaml", "train", TrainConfig)
+    train = load_section(profile_params("wizardcoder-15b"), "train", TrainConfig)
     with pytest.raises(ConfigError, match=r"^train\.num_processes: 8 ranks per node but 1 GPU is visible; .*"
                                           r"at most 1"):
         run_training(ModelConfig(), train, no_data(tmp_path))

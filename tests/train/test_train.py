@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from evolcoder.config import ConfigError, from_dict, load_section, read_yaml
+from evolcoder.config import ConfigError, from_dict, load_section
 from evolcoder.jsonl import write_jsonl
 from evolcoder.templates import alpaca_prompt
 from evolcoder.train.adapters import ADAPTER_DIR, AdapterError, add_lora, merge_adapter
@@ -215,22 +215,6 @@ def test_accumulation_follows_the_global_batch():
     assert cfg.gradient_accumulation_steps == 2
 
 
-def test_paper_profile_matches_wizardcoder(repo_root):
-    path = repo_root / "configs" / "wizardcoder-15b.yaml"
-    model = load_section(path, "model", ModelConfig)
-    train = load_section(path, "train", TrainConfig)
-    assert (model.init, model.name_or_path) == ("pretrained", "bigcode/starcoder")
-    assert (train.per_device_batch_size, train.gradient_accumulation_steps, train.world_size) == (16, 4, 8)
-    assert train.global_batch_size == 512
-    assert train.lr == 2e-5 and train.epochs == 3 and train.max_steps is None
-    assert (train.max_length, train.warmup_steps, train.lr_scheduler) == (2048, 30, "cosine")
-    assert train.precision == "fp16" and train.gradient_checkpointing
-    ds = json.loads((repo_root / train.deepspeed_config).read_text())
-    assert ds["zero_optimization"]["stage"] == 3
-    assert ds["zero_optimization"]["offload_optimizer"]["device"] == "cpu"
-    assert ds["zero_optimization"]["stage3_gather_16bit_weights_on_model_save"] is True
-
-
 def test_default_profile_builds_a_small_starcoder_model(repo_root, tokenizer):
     model_cfg = load_section(repo_root / "params.yaml", "model", ModelConfig)
     train_cfg = load_section(repo_root / "params.yaml", "train", TrainConfig)
@@ -340,24 +324,3 @@ def test_scratch_vocab_must_hold_the_byte_alphabet_and_every_special_token(archi
     with pytest.raises(ConfigError, match=f"model.config.vocab_size: .* {len(special)} special tokens of {architecture}"):
         ScratchModelConfig(architecture=architecture, vocab_size=smallest - 1)
 
-
-def test_lora_profile_trains_starcoder_on_one_gpu_with_the_papers_batch(repo_root):
-    path = repo_root / "configs" / "starcoder-lora-1gpu.yaml"
-    model = load_section(path, "model", ModelConfig)
-    train = load_section(path, "train", TrainConfig)
-    assert model.name_or_path == "bigcode/starcoder" and train.world_size == 1
-    assert (train.adapter, train.packing, train.precision) == ("lora", True, "bf16")
-    assert train.global_batch_size == 512 and train.gradient_accumulation_steps == 128
-
-
-def test_lora_profile_is_the_papers_run_but_for_training_on_one_gpu(repo_root):
-    def flat(value, prefix=""):
-        if not isinstance(value, dict):
-            return {prefix.rstrip("."): value}
-        return {k: v for key, item in value.items() for k, v in flat(item, f"{prefix}{key}.").items()}
-
-    paper, lora = (flat(read_yaml(repo_root / "configs" / name))
-                   for name in ("wizardcoder-15b.yaml", "starcoder-lora-1gpu.yaml"))
-    differ = {key.split(".")[0] if not key.startswith("runtime.") else ".".join(key.split(".")[:2])
-              for key in paper.keys() | lora.keys() if paper.get(key) != lora.get(key)}
-    assert differ == {"train", "generate", "report", "runtime.generate", "runtime.train"}
