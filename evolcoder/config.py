@@ -17,6 +17,7 @@ them in, refusing one that is written in the hashed section.
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import functools
 import typing
@@ -30,6 +31,7 @@ from ruamel.yaml.error import MarkedYAMLError
 from evolcoder.errors import EvolcoderError
 
 T = TypeVar("T")
+PARAMS_FILE = "params.yaml"  # the params file DVC reads, at the repository's root
 RUNTIME_SECTION = "runtime"
 _EXPECTED = {  # pydantic error type -> what the user should have written
     "int_parsing": "an integer", "int_from_float": "an integer", "int_type": "an integer",
@@ -41,6 +43,12 @@ _EXPECTED = {  # pydantic error type -> what the user should have written
 
 class ConfigError(EvolcoderError, ValueError):
     """A params value is missing, unknown, of the wrong type or out of range."""
+
+
+def add_params_option(parser: argparse.ArgumentParser) -> None:
+    """`--params FILE` for a command that reads a params file."""
+    parser.add_argument("--params", type=Path, default=Path(PARAMS_FILE),
+                        help=f"params file (default: {PARAMS_FILE})")
 
 
 def read_yaml(path: str | Path) -> dict[str, Any]:
@@ -76,6 +84,22 @@ def load_section(path: str | Path, key: str, schema: type[T]) -> T:
         return from_dict(schema, merged, prefix=key)
     except ConfigError as e:
         raise ConfigError(_runtime_path(str(e), key, moved)) from None
+
+
+_REQUIRED: Any = object()
+
+
+def load_value(path: str | Path, dotted: str, hint: Any, default: Any = _REQUIRED) -> Any:
+    """One value of the params file at `path` by its dotted key (`train.max_length`), validated as
+    `hint`: for a stage that reads a knob of another stage's section (and lists it in dvc.yaml)."""
+    value: Any = read_yaml(path)
+    for part in dotted.split("."):
+        if not isinstance(value, dict) or part not in value:
+            if default is _REQUIRED:
+                raise ConfigError(f"{path}: missing key {dotted}")
+            return default
+        value = value[part]
+    return coerce(value, hint, dotted)
 
 
 def merge_runtime(schema: type, section: Any, runtime: Any, where: str, moved: set[str], rel: str = "") -> Any:

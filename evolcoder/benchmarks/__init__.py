@@ -7,8 +7,8 @@
 To add a benchmark, add a module to this package defining an instance of a `Benchmark`
 subclass (see `humaneval.py` for a small one); list it under `benchmarks:` in params.yaml.
 
-In the pipeline, benchmark `<name>` is read from `data/benchmarks/<name>.jsonl`, a file DVC
-hashes: written by a `fetch` entry from the benchmark's public source, or your own copy.
+In the pipeline, benchmark `<name>` is read from `data/benchmarks/<name>.jsonl`
+(`evolcoder.files.paths.benchmark_problems`), a file DVC hashes: written by a `fetch` entry from the benchmark's public source, or your own copy.
 """
 
 from __future__ import annotations
@@ -19,13 +19,11 @@ from evolcoder.benchmarks.base import Benchmark, BenchmarkUnavailable, Column, P
 from evolcoder.benchmarks.registry import all_benchmarks, get, names
 from evolcoder.config import coerce, read_yaml
 from evolcoder.errors import EvolcoderError
+from evolcoder.files.paths import benchmark_problems
 
-__all__ = ["BENCHMARK_DIR", "Benchmark", "BenchmarkUnavailable", "Column", "Problem", "Release", "all_benchmarks",
-           "benchmark_file", "enabled_benchmarks", "get", "load_benchmark", "load_enabled_benchmark",
+__all__ = ["Benchmark", "BenchmarkUnavailable", "Column", "Problem", "Release", "all_benchmarks",
+           "enabled_benchmarks", "get", "load_benchmark", "load_enabled_benchmark",
            "load_file_benchmark", "names", "spec_of"]
-
-BENCHMARK_DIR = Path("data/benchmarks")
-
 
 def load_benchmark(name: str, path: str | None = None, version: str | None = None) -> list[Problem]:
     """Problems of benchmark `name` from `path` (local JSONL or .jsonl.gz) or its default public
@@ -35,11 +33,6 @@ def load_benchmark(name: str, path: str | None = None, version: str | None = Non
     if not problems:
         raise BenchmarkUnavailable(f"{name}: {path or 'default source'} holds no problems")
     return problems
-
-
-def benchmark_file(name: str) -> Path:
-    """Where the pipeline reads benchmark `name`'s problems: `data/benchmarks/<name>.jsonl`."""
-    return BENCHMARK_DIR / f"{name}.jsonl"
 
 
 def enabled_benchmarks(params: str | Path) -> list[str]:
@@ -53,7 +46,7 @@ def enabled_benchmarks(params: str | Path) -> list[str]:
 
 def load_file_benchmark(name: str) -> list[Problem]:
     """Benchmark `name` from its pipeline file, or an error saying how to put it there."""
-    path = benchmark_file(name)
+    path = benchmark_problems(name)
     if not path.is_file():
         raise BenchmarkUnavailable(
             f"{path} not found: add a fetch entry `{name}: {{benchmark: {name}, to: {path}}}` to the params "

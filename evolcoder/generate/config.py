@@ -6,11 +6,12 @@ from dataclasses import dataclass, field
 from typing import ClassVar, Literal
 
 from evolcoder.config import check
+from evolcoder.files.paths import CHECKPOINT
 from evolcoder.llm.config import LLMConfig
 
 
 def _server_default() -> LLMConfig:
-    return LLMConfig(provider="openai", model="models/checkpoint", base_url="http://localhost:8000/v1",
+    return LLMConfig(provider="openai", model=str(CHECKPOINT), base_url="http://localhost:8000/v1",
                      api_key_env=None)
 
 
@@ -30,7 +31,7 @@ class GenerateConfig:
     RUNTIME: ClassVar[tuple[str, ...]] = ("batch_size", "num_shards", "device")
 
     backend: Literal["transformers", "openai"] = "transformers"
-    model: str = "models/checkpoint"
+    model: str = str(CHECKPOINT)
     n_samples: int = 1
     temperature: float = 0.0
     top_p: float = 0.95

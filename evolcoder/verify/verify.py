@@ -26,13 +26,13 @@ from typing import Any
 
 from evolcoder.llm.prompts import parse_tests_reply
 from evolcoder.exec import Job, Outcome, Sandbox
+from evolcoder.files.records import LABELS
 from evolcoder.llm import ChatResult
 from evolcoder.verify.config import VerifyConfig
 from evolcoder.verify.extract import parse
 from evolcoder.verify.language import classify
 from evolcoder.verify.teacher import AssertWriter, interface_of
 
-LABELS = ("passed", "failed", "timeout", "no_code", "not_python", "skipped")
 ASSERTS_CHECK = "evolcoder.verify.asserts:run_asserts"
 
 

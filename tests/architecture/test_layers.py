@@ -1,7 +1,9 @@
 """Imports point down the layer order docs/architecture.md writes between its `layers` markers.
 
 Every import of a project module, in `evolcoder/` and `stages/` (inside functions and
-`TYPE_CHECKING` blocks too), must name a module of the same or a lower layer.
+`TYPE_CHECKING` blocks too), must name a module of the same or a lower layer; and a stage
+package (the layer of `evolve`) never imports another: what stages pass each other lives in the
+core (`evolcoder.files`).
 """
 
 from __future__ import annotations
@@ -77,9 +79,28 @@ def test_imports_point_down_the_layer_order():
     assert not upward, "imports that point up the layer order:\n" + "\n".join(upward)
 
 
+def stage_packages() -> set[str]:
+    """The units of the stage packages' layer (the one `evolve` is in)."""
+    order = layer_order()
+    return {unit for unit, layer in order.items() if layer == order["evolve"]}
+
+
+def test_no_stage_package_imports_another():
+    stages = stage_packages()
+    across = []
+    for path in source_files():
+        here = unit_of(module_of(path))
+        for line, module in project_imports(path):
+            there = unit_of(module)
+            if here in stages and there in stages and there != here:
+                across.append(f"{path.relative_to(REPO_ROOT)}:{line}: stage package {here} imports {module}")
+    assert not across, "stage packages importing each other (move what they share to the core):\n" + "\n".join(across)
+
+
 def test_the_check_catches_an_upward_import(tmp_path):
     source = tmp_path / "x.py"
     source.write_text("def f():\n    from evolcoder.evolve import rounds\n")
     assert project_imports(source) == [(2, "evolcoder.evolve")]
     order = layer_order()
     assert order[unit_of("evolcoder.evolve")] > order[unit_of("evolcoder.llm.client")]
+    assert {"verify", "dataset", "train"} <= stage_packages() and "files" not in stage_packages()

@@ -9,7 +9,8 @@ import pytest
 
 from tests.support.data import REPO_ROOT, shared_file
 from evolcoder.config import ConfigError
-from evolcoder.seed.seed import SeedConfig, SeedSourceError, make_seed, record_id
+from evolcoder.files.records import seed_id
+from evolcoder.seed.seed import SeedConfig, SeedSourceError, make_seed
 from evolcoder.jsonl import InputError, read_jsonl
 
 
@@ -31,7 +32,7 @@ def test_code_alpaca_json_list_loads_whole(shared_data):
     assert seed.stats["n_written"] + seed.stats["n_duplicates"] + seed.stats["n_empty_instruction"] == 2017
     first = seed.records[0]
     assert first["instruction"] == raw[0]["instruction"].strip()
-    assert first["id"] == record_id(first["instruction"], first["input"])
+    assert first["id"] == seed_id(first["instruction"], first["input"])
     assert first["source"] == "code_alpaca_2k.json"
     assert set(first) == {"id", "instruction", "input", "output", "source"}
 
@@ -64,7 +65,7 @@ def test_ids_are_stable_and_shuffle_limit_reproducible(tmp_path):
     b = make_seed(SeedConfig(source=str(path), shuffle_seed=7, limit=10)).records
     c = make_seed(SeedConfig(source=str(path), shuffle_seed=8, limit=10)).records
     assert a == b and len(a) == 10 and a != c
-    assert a[0]["id"] == record_id(a[0]["instruction"], "")
+    assert a[0]["id"] == seed_id(a[0]["instruction"], "")
 
 
 @pytest.mark.parametrize(

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from evolcoder.evolve.pipeline import EvolvePaths
+from evolcoder.files.paths import EvolveFiles
 from evolcoder.llm.prompts import parse_evolution_prompt
 from evolcoder.llm.rewrite import rewrite
 from evolcoder.jsonl import read_jsonl, write_jsonl
@@ -23,7 +23,7 @@ from stages import evolve as stage
 from stages import run_stage
 from tests.support.data import REPO_ROOT
 
-PATHS = EvolvePaths()
+PATHS = EvolveFiles()
 TASKS = ("sum", "reverse", "sort", "count the vowels of", "deduplicate", "rotate", "flatten",
          "chunk", "zip", "invert")
 
