@@ -14,7 +14,7 @@ from pathlib import Path
 from evolcoder.benchmarks import get, load_benchmark, names
 from evolcoder.config import add_params_option
 from evolcoder.errors import EvolcoderError
-from evolcoder.evaluate.config import EvaluateConfig
+from evolcoder.evaluate.config import EvaluateConfig, EvaluateRuntime
 from evolcoder.evaluate.samples import read_samples
 
 REQUIRED = ("benchmark", "samples", "out")  # what scoring a file needs
@@ -77,11 +77,11 @@ def score_file(args: argparse.Namespace) -> int:
 
     try:
         chosen = {"timeout_s": args.timeout, "ks": args.k}
-        config = EvaluateConfig(workers=args.workers, cache=not args.no_cache,
-                                **{name: value for name, value in chosen.items() if value is not None})
+        config = EvaluateConfig(**{name: value for name, value in chosen.items() if value is not None})
+        runtime = EvaluateRuntime(workers=args.workers, cache=not args.no_cache)
         problems = load_benchmark(args.benchmark, str(args.problems) if args.problems else None, args.version)
         samples = read_samples(args.samples, args.benchmark)
-        evaluation = evaluate(problems, samples, config, allow_partial=args.allow_partial)
+        evaluation = evaluate(problems, samples, config, runtime, allow_partial=args.allow_partial)
     except OSError as e:  # e.g. a missing samples file; EvolcoderErrors are reported by evolcoder.cli
         print(f"evolcoder evaluate: error: {e}", file=sys.stderr)
         return 2

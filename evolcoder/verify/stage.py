@@ -8,13 +8,13 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
-from evolcoder.config import load_section
+from evolcoder.config import load_runtime, load_section
 from evolcoder.files.paths import VerifyFiles
 from evolcoder.files.records import LABELS
 from evolcoder.jsonl import write_json
 from evolcoder.llm import Ledger, LLMClient, LLMConfig
 from evolcoder.llm.dry_run import teacher_provider
-from evolcoder.verify.config import VerifyConfig
+from evolcoder.verify.config import VerifyConfig, VerifyRuntime
 from evolcoder.verify.metrics import pass_rate_table, verify_metrics
 from evolcoder.verify.records import Rows
 from evolcoder.verify.teacher import AssertWriter
@@ -23,12 +23,13 @@ from evolcoder.verify.verify import verify_answers
 
 def run(params: str | Path, files: VerifyFiles = VerifyFiles()) -> str:
     """Label every answer and write the labelled rows, the metrics and the plot; return what to print."""
+    runtime = load_runtime(params, "verify", VerifyRuntime)
     config = load_section(params, "verify", VerifyConfig)
     rows = Rows.read(files.seed, files.evol_dir)
     answers = rows.answers()
     with Ledger(files.ledger) as ledger:  # opened in every mode: it is an output of the stage
         writer = assert_writer(params, ledger) if config.mode == "tests" else None
-        labels = verify_answers(answers, config, writer)
+        labels = verify_answers(answers, config, runtime, writer)
     rows.write(files.out_dir, labels)
     metrics = verify_metrics(answers, labels, config.mode)
     write_json(files.metrics, metrics)

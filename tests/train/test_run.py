@@ -200,7 +200,7 @@ def test_lora_saves_a_merged_plain_model_that_generates_and_evaluates(lora_one_r
     assert adapter["r"] == 4 and set(adapter["target_modules"]) == {"c_attn", "c_proj", "c_fc"}
 
     from evolcoder.benchmarks import load_benchmark
-    from evolcoder.evaluate.config import EvaluateConfig
+    from evolcoder.evaluate.config import EvaluateConfig, EvaluateRuntime
     from evolcoder.evaluate.evaluate import evaluate
     from evolcoder.evaluate.samples import read_samples
     from evolcoder.generate.config import GenerateConfig
@@ -211,7 +211,7 @@ def test_lora_saves_a_merged_plain_model_that_generates_and_evaluates(lora_one_r
     generate_benchmark(GenerateConfig(model=str(out), max_new_tokens=8, device="cpu"), "humaneval", problems,
                        generations, tmp_path / "work")
     evaluation = evaluate(problems, read_samples(generations, "humaneval"),
-                          EvaluateConfig(workers=1, cache=False, cache_dir=str(tmp_path / "cache")))
+                          EvaluateConfig(), EvaluateRuntime(workers=1, cache=False, cache_dir=str(tmp_path / "cache")))
     assert evaluation.metrics["n_tasks"] == 2 and evaluation.metrics["pass@1"] == 0.0
 
 
