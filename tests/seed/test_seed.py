@@ -8,6 +8,7 @@ import sys
 import pytest
 
 from tests.support.data import REPO_ROOT, shared_file
+from evolcoder.cli import main
 from evolcoder.config import ConfigError
 from evolcoder.files.records import seed_id
 from evolcoder.seed.seed import SeedConfig, SeedSourceError, make_seed
@@ -139,6 +140,18 @@ def test_stage_writes_outputs_and_metrics(tmp_path):
     assert json.loads((tmp_path / "metrics/seed.json").read_text()) == {"n_written": 2, "n_rejected": 1}
     stats = json.loads((tmp_path / "data/seed/stats.json").read_text())
     assert (stats["n_read"], stats["n_written"], stats["source"]) == (3, 2, "rows.jsonl")
+
+
+def test_evolcoder_seed_writes_what_the_stage_writes(tmp_path, monkeypatch, capsys):
+    rows = jsonl(tmp_path, [row("a"), row("b")])
+    done = run_stage(tmp_path, f"seed:\n  source: {rows}\n")
+    staged = {path: (tmp_path / path).read_bytes() for path in ("data/seed/seed.jsonl", "metrics/seed.json")}
+    other = tmp_path / "other"
+    other.mkdir()
+    monkeypatch.chdir(other)
+    assert main(["seed", "--params", str(tmp_path / "params.yaml")]) == 0
+    assert {path: (other / path).read_bytes() for path in staged} == staged
+    assert capsys.readouterr().out == done.stdout
 
 
 def test_stage_error_is_one_line_and_writes_nothing(tmp_path):
