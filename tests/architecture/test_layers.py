@@ -66,16 +66,17 @@ def test_every_package_has_a_layer():
     assert not units - set(order), f"add these to the layer list of docs/architecture.md: {sorted(units - set(order))}"
 
 
+def unit_imports() -> list[tuple[str, str, str, str]]:
+    """(`file:line`, module imported, unit importing, unit imported) of every project import."""
+    return [(f"{path.relative_to(REPO_ROOT)}:{line}", module, unit_of(module_of(path)), unit_of(module))
+            for path in source_files() for line, module in project_imports(path)]
+
+
 def test_imports_point_down_the_layer_order():
     order = layer_order()
-    upward = []
-    for path in source_files():
-        here = unit_of(module_of(path))
-        for line, module in project_imports(path):
-            there = unit_of(module)
-            if there in order and here in order and order[there] > order[here]:
-                upward.append(f"{path.relative_to(REPO_ROOT)}:{line}: {here} (layer {order[here]}) imports "
-                              f"{module} ({there}, layer {order[there]})")
+    upward = [f"{where}: {here} (layer {order[here]}) imports {module} ({there}, layer {order[there]})"
+              for where, module, here, there in unit_imports()
+              if there in order and here in order and order[there] > order[here]]
     assert not upward, "imports that point up the layer order:\n" + "\n".join(upward)
 
 
@@ -87,13 +88,8 @@ def stage_packages() -> set[str]:
 
 def test_no_stage_package_imports_another():
     stages = stage_packages()
-    across = []
-    for path in source_files():
-        here = unit_of(module_of(path))
-        for line, module in project_imports(path):
-            there = unit_of(module)
-            if here in stages and there in stages and there != here:
-                across.append(f"{path.relative_to(REPO_ROOT)}:{line}: stage package {here} imports {module}")
+    across = [f"{where}: stage package {here} imports {module}" for where, module, here, there in unit_imports()
+              if here in stages and there in stages and there != here]
     assert not across, "stage packages importing each other (move what they share to the core):\n" + "\n".join(across)
 
 

@@ -112,20 +112,6 @@ def test_runtime_knobs_come_from_the_runtime_section(tmp_path):
     assert recipe(Knobs(lr=0.1, workers=4)) == {"lr": 0.1, "inner": {"path": None, "weight": 1.0}}
 
 
-@pytest.mark.parametrize(
-    ("text", "message"),
-    [
-        ("train:\n  workers: 4\n", r"train\.workers is a runtime knob .* move it to runtime\.train\.workers"),
-        ("train: {}\nruntime:\n  train:\n    lr: 1\n", r"unknown key runtime\.train\.lr \(runtime knobs of train: workers\)"),
-        ("train: {}\nruntime:\n  train:\n    workers: 0\n", r"^runtime\.train\.workers: must be >= 1"),
-        ("train: {}\nruntime:\n  train:\n    workers: many\n", r"^runtime\.train\.workers: expected an integer"),
-    ],
-)
-def test_runtime_knobs_are_checked_where_they_are_written(tmp_path, text, message):
-    with pytest.raises(ConfigError, match=message):
-        load_section(write(tmp_path, text), "train", Knobs)
-
-
 @dataclass
 class Speed:
     """A section's runtime knobs in a class of their own, shaped like `runtime.train`."""
@@ -149,18 +135,31 @@ def test_runtime_knobs_of_their_own_class_read_runtime_section_with_defaults(tmp
     assert load_runtime(write(tmp_path, text), "train", Speed) == expected
 
 
+LOADERS = {  # runtime knobs merged into the recipe's class, and in a class of their own
+    "merged": lambda path: load_section(path, "train", Knobs),
+    "own class": lambda path: load_runtime(path, "train", Speed),
+}
+
+
 @pytest.mark.parametrize(
-    ("text", "message"),
+    ("loader", "text", "message"),
     [
-        ("train:\n  workers: 4\n", r"^train\.workers is a runtime knob .* move it to runtime\.train\.workers$"),
-        ("train: {}\nruntime:\n  train:\n    lr: 1\n", r"^unknown key runtime\.train\.lr \(known: cache, workers\)"),
-        ("train: {}\nruntime:\n  train:\n    workers: 0\n", r"^runtime\.train\.workers: must be >= 1"),
-        ("train: {}\nruntime:\n  train:\n    workers: many\n", r"^runtime\.train\.workers: expected an integer"),
+        (loader, "train:\n  workers: 4\n", r"^train\.workers is a runtime knob .* move it to runtime\.train\.workers$")
+        for loader in LOADERS
+    ] + [
+        ("merged", "train: {}\nruntime:\n  train:\n    lr: 1\n",
+         r"unknown key runtime\.train\.lr \(runtime knobs of train: workers\)"),
+        ("own class", "train: {}\nruntime:\n  train:\n    lr: 1\n", r"^unknown key runtime\.train\.lr \(known: cache, workers\)"),
+    ] + [
+        (loader, f"train: {{}}\nruntime:\n  train:\n    workers: {value}\n", message)
+        for loader in LOADERS
+        for value, message in (("0", r"^runtime\.train\.workers: must be >= 1"),
+                               ("many", r"^runtime\.train\.workers: expected an integer"))
     ],
 )
-def test_runtime_knobs_of_their_own_class_are_checked_where_they_are_written(tmp_path, text, message):
+def test_runtime_knobs_are_checked_where_they_are_written(tmp_path, loader, text, message):
     with pytest.raises(ConfigError, match=message):
-        load_runtime(write(tmp_path, text), "train", Speed)
+        LOADERS[loader](write(tmp_path, text))
 
 
 def test_a_value_of_another_section_is_read_by_its_dotted_key(tmp_path):
