@@ -7,6 +7,8 @@ metrics for the decontamination list and the dry-run banner, and the plot files 
 drawn from (those `dvc plots` shows).
 """
 
+from __future__ import annotations
+
 from pathlib import Path
 from typing import Any
 
