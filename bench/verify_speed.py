@@ -21,7 +21,7 @@ from collections import Counter
 from pathlib import Path
 
 from evolcoder.exec import Job, Sandbox
-from evolcoder.verify.config import VerifyConfig
+from evolcoder.verify.config import VerifyConfig, VerifyRuntime
 from evolcoder.verify.language import classify
 from evolcoder.verify.verify import Answer, Label, compile_error, outcome_label, verify_answers
 from tests.support.data import SHARED_DATA
@@ -79,10 +79,10 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=DATA)
     args = parser.parse_args()
     answers = load(args.data)
-    config = VerifyConfig(mode="run", timeout_s=args.timeout_s, workers=args.workers)
+    config = VerifyConfig(mode="run", timeout_s=args.timeout_s)
 
     start, cpu_before = time.perf_counter(), cpu_seconds()
-    labels = verify_answers(answers, config)
+    labels = verify_answers(answers, config, VerifyRuntime(workers=args.workers))
     ours = len(answers) / (time.perf_counter() - start)
     cpu = [after - before for after, before in zip(cpu_seconds(), cpu_before)]
     start = time.perf_counter()

@@ -10,13 +10,17 @@ dataclass's `__post_init__` (`check`).
 
 Params come in two kinds. The recipe (what changes an output) sits in the stage's section,
 which DVC hashes. Speed and scratch knobs (concurrency, shards, workers, caches, save
-steps) sit under `runtime.<section>`, which no stage lists, so changing one reruns nothing;
-a dataclass names those fields in its `RUNTIME` class variable, and `load_section` merges
-them in, refusing one that is written in the hashed section.
+steps) sit under `runtime.<section>`, which no stage lists, so changing one reruns nothing.
+A section's runtime knobs are read by `load_runtime` into a class of their own, shaped like
+`runtime.<section>` (verify, evaluate). Older sections (llm, generate, train) still keep them on
+the recipe's class, naming them in its `RUNTIME` class variable: `load_section` merges them in
+from `runtime.<section>`. Either way a knob written in the hashed section is refused with
+where to move it.
 """
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import functools
 import typing
@@ -30,6 +34,7 @@ from ruamel.yaml.error import MarkedYAMLError
 from evolcoder.errors import EvolcoderError
 
 T = TypeVar("T")
+PARAMS_FILE = "params.yaml"  # the params file DVC reads, at the repository's root
 RUNTIME_SECTION = "runtime"
 _EXPECTED = {  # pydantic error type -> what the user should have written
     "int_parsing": "an integer", "int_from_float": "an integer", "int_type": "an integer",
@@ -41,6 +46,12 @@ _EXPECTED = {  # pydantic error type -> what the user should have written
 
 class ConfigError(EvolcoderError, ValueError):
     """A params value is missing, unknown, of the wrong type or out of range."""
+
+
+def add_params_option(parser: argparse.ArgumentParser) -> None:
+    """`--params FILE` for a command that reads a params file."""
+    parser.add_argument("--params", type=Path, default=Path(PARAMS_FILE),
+                        help=f"params file (default: {PARAMS_FILE})")
 
 
 def read_yaml(path: str | Path) -> dict[str, Any]:
@@ -70,12 +81,47 @@ def load_section(path: str | Path, key: str, schema: type[T]) -> T:
         raise ConfigError(f"{path}: '{RUNTIME_SECTION}' must be a mapping, got {runtime!r}")
     moved: set[str] = set()
     merged = data[key]
-    if dataclasses.is_dataclass(schema):
+    if dataclasses.is_dataclass(schema) and _keeps_runtime_knobs(schema):
         merged = merge_runtime(schema, merged, runtime.get(key) or {}, key, moved)
     try:
         return from_dict(schema, merged, prefix=key)
     except ConfigError as e:
         raise ConfigError(_runtime_path(str(e), key, moved)) from None
+
+
+def _keeps_runtime_knobs(schema: type) -> bool:
+    """Whether a recipe class (or a dataclass it nests) names runtime knobs in `RUNTIME`."""
+    return hasattr(schema, "RUNTIME") or any(hasattr(hint, "RUNTIME") for hint in typing.get_type_hints(schema).values())
+
+
+def load_runtime(path: str | Path, key: str, schema: type[T]) -> T:
+    """The `runtime.<key>` knobs of the params file at `path` as `schema` (a dataclass shaped like
+    that section; its defaults where the section or a knob is absent)."""
+    data = read_yaml(path)
+    runtime = data.get(RUNTIME_SECTION) or {}
+    if not isinstance(runtime, dict):
+        raise ConfigError(f"{path}: '{RUNTIME_SECTION}' must be a mapping, got {runtime!r}")
+    section = data.get(key) or {}
+    for f in dataclasses.fields(schema):  # type: ignore[arg-type]
+        if isinstance(section, dict) and f.name in section:
+            raise _misplaced(key, f.name)
+    return from_dict(schema, runtime.get(key) or {}, prefix=f"{RUNTIME_SECTION}.{key}")
+
+
+_REQUIRED: Any = object()
+
+
+def load_value(path: str | Path, dotted: str, hint: Any, default: Any = _REQUIRED) -> Any:
+    """One value of the params file at `path` by its dotted key (`train.max_length`), validated as
+    `hint`: for a stage that reads a knob of another stage's section (and lists it in dvc.yaml)."""
+    value: Any = read_yaml(path)
+    for part in dotted.split("."):
+        if not isinstance(value, dict) or part not in value:
+            if default is _REQUIRED:
+                raise ConfigError(f"{path}: missing key {dotted}")
+            return default
+        value = value[part]
+    return coerce(value, hint, dotted)
 
 
 def merge_runtime(schema: type, section: Any, runtime: Any, where: str, moved: set[str], rel: str = "") -> Any:
@@ -89,8 +135,7 @@ def merge_runtime(schema: type, section: Any, runtime: Any, where: str, moved: s
     nested = {f.name: hint for f in dataclasses.fields(schema)
               for hint in [typing.get_type_hints(schema)[f.name]] if getattr(hint, "RUNTIME", None)}
     for name in sorted(allowed & set(section)):
-        raise ConfigError(f"{where}.{name} is a runtime knob (it changes speed, not results, so no stage "
-                          f"hashes it): move it to {RUNTIME_SECTION}.{where}.{name}")
+        raise _misplaced(where, name)
     merged = dict(section)
     for name, value in runtime.items():
         if name in nested:
@@ -103,6 +148,11 @@ def merge_runtime(schema: type, section: Any, runtime: Any, where: str, moved: s
             known = ", ".join(sorted(allowed | set(nested))) or "none"
             raise ConfigError(f"unknown key {RUNTIME_SECTION}.{where}.{name} (runtime knobs of {where}: {known})")
     return merged
+
+
+def _misplaced(where: str, name: str) -> ConfigError:
+    return ConfigError(f"{where}.{name} is a runtime knob (it changes speed, not results, so no stage "
+                       f"hashes it): move it to {RUNTIME_SECTION}.{where}.{name}")
 
 
 def _runtime_path(message: str, key: str, moved: set[str]) -> str:

@@ -1,4 +1,5 @@
-"""Thin DVC stage entry points (`python -m stages.<name>`): read params, call evolcoder, write outputs."""
+"""The DVC stages (`python -m stages.<name>`): each reads its argument, calls its stage's entry
+function (`evolcoder/<name>/stage.py: run`) with the params file, and prints what it returns."""
 
 from __future__ import annotations
 
@@ -6,8 +7,6 @@ import sys
 from collections.abc import Callable
 
 from evolcoder.errors import EvolcoderError
-
-PARAMS_FILE = "params.yaml"
 
 
 def stage_argument(stage: str, item: str = "benchmark", what: str = "a key of the benchmarks params") -> str:

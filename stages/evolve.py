@@ -1,13 +1,12 @@
-"""DVC stage `evolve`: Evol-Instruct rounds over the seed set (`python -m stages.evolve`)."""
+"""DVC stage `evolve` (`python -m stages.evolve`): evolcoder/evolve/stage.py."""
 
-from __future__ import annotations
-
-from evolcoder.evolve.pipeline import run_evolve
-from stages import PARAMS_FILE, run_stage
+from evolcoder.config import PARAMS_FILE
+from evolcoder.evolve.stage import run
+from stages import run_stage
 
 
 def main() -> None:
-    print(run_evolve(PARAMS_FILE))
+    print(run(PARAMS_FILE))
 
 
 if __name__ == "__main__":

@@ -1,19 +1,12 @@
-"""DVC stage `fetch@<name>`: one input from outside the repository, saved as the file its entry
-names (`python -m stages.fetch <name>`); see evolcoder/fetch/fetch.py."""
+"""DVC stage `fetch@<name>` (`python -m stages.fetch <name>`): evolcoder/fetch/stage.py."""
 
-from evolcoder.config import load_section
-from evolcoder.fetch.fetch import FetchEntry, fetch
-from evolcoder.errors import EvolcoderError
-from stages import PARAMS_FILE, run_stage, stage_argument
+from evolcoder.config import PARAMS_FILE
+from evolcoder.fetch.stage import run
+from stages import run_stage, stage_argument
 
 
 def main() -> None:
-    name = stage_argument("fetch", "name", "a key of the fetch params")
-    entries = load_section(PARAMS_FILE, "fetch", dict[str, FetchEntry])
-    if name not in entries:
-        raise EvolcoderError(f"fetch.{name} is not in {PARAMS_FILE} (entries: {', '.join(entries) or 'none'})")
-    got = fetch(entries[name])
-    print(f"fetch@{name}: {', '.join(f'{k} {v}' for k, v in got.items() if v is not None)}")
+    print(run(PARAMS_FILE, stage_argument("fetch", "name", "a key of the fetch params")))
 
 
 if __name__ == "__main__":

@@ -1,22 +1,12 @@
-"""DVC stage `seed`: the seed instructions the evolution starts from."""
+"""DVC stage `seed` (`python -m stages.seed`): evolcoder/seed/stage.py."""
 
-from evolcoder.config import load_section
-from evolcoder.seed.seed import SeedConfig, make_seed
-from evolcoder.jsonl import write_json, write_jsonl
-from stages import PARAMS_FILE, run_stage
-
-# What `dvc exp show` compares; every counter is in data/seed/stats.json.
-HEADLINE = ("n_written", "n_rejected")
+from evolcoder.config import PARAMS_FILE
+from evolcoder.seed.stage import run
+from stages import run_stage
 
 
 def main() -> None:
-    config = load_section(PARAMS_FILE, "seed", SeedConfig)
-    seed = make_seed(config)
-    write_jsonl("data/seed/seed.jsonl", seed.records)
-    write_jsonl("data/seed/rejects.jsonl", ({"where": r.where, "error": r.error} for r in seed.rejects))
-    write_json("data/seed/stats.json", seed.stats)
-    write_json("metrics/seed.json", {key: seed.stats[key] for key in HEADLINE})
-    print(f"seed: {seed.stats['n_written']} records from {seed.stats['source']} -> data/seed/seed.jsonl")
+    print(run(PARAMS_FILE))
 
 
 if __name__ == "__main__":

@@ -8,8 +8,8 @@ To add a benchmark, add a module to this package defining an instance of a `Benc
 subclass (see `humaneval.py` for a small one), list the instance in `registry.BENCHMARKS`,
 and name it under `benchmarks:` in params.yaml.
 
-In the pipeline, benchmark `<name>` is read from `data/benchmarks/<name>.jsonl`, a file DVC
-hashes: written by a `fetch` entry from the benchmark's public source, or your own copy.
+In the pipeline, benchmark `<name>` is read from `data/benchmarks/<name>.jsonl`
+(`evolcoder.files.paths.benchmark_problems`), a file DVC hashes: written by a `fetch` entry from the benchmark's public source, or your own copy.
 """
 
 from __future__ import annotations
@@ -21,13 +21,11 @@ from evolcoder.benchmarks.registry import BENCHMARKS, all_benchmarks, get, names
 from evolcoder.benchmarks.extract import extract_code, program_of
 from evolcoder.config import coerce, read_yaml
 from evolcoder.errors import BenchmarkUnavailable, EvolcoderError
+from evolcoder.files.paths import benchmark_problems
 
-__all__ = ["BENCHMARKS", "BENCHMARK_DIR", "Benchmark", "BenchmarkUnavailable", "Column", "Problem", "Release", "all_benchmarks",
-           "benchmark_file", "enabled_benchmarks", "extract_code", "get", "load_benchmark", "load_enabled_benchmark",
+__all__ = ["BENCHMARKS", "Benchmark", "BenchmarkUnavailable", "Column", "Problem", "Release", "all_benchmarks",
+           "enabled_benchmarks", "extract_code", "get", "load_benchmark", "load_enabled_benchmark",
            "load_file_benchmark", "names", "program_of", "spec_of"]
-
-BENCHMARK_DIR = Path("data/benchmarks")
-
 
 def load_benchmark(name: str, path: str | None = None, version: str | None = None) -> list[Problem]:
     """Problems of benchmark `name` from `path` (local JSONL or .jsonl.gz) or its default public
@@ -37,11 +35,6 @@ def load_benchmark(name: str, path: str | None = None, version: str | None = Non
     if not problems:
         raise BenchmarkUnavailable(f"{name}: {path or 'default source'} holds no problems")
     return problems
-
-
-def benchmark_file(name: str) -> Path:
-    """Where the pipeline reads benchmark `name`'s problems: `data/benchmarks/<name>.jsonl`."""
-    return BENCHMARK_DIR / f"{name}.jsonl"
 
 
 def enabled_benchmarks(params: str | Path) -> list[str]:
@@ -55,7 +48,7 @@ def enabled_benchmarks(params: str | Path) -> list[str]:
 
 def load_file_benchmark(name: str) -> list[Problem]:
     """Benchmark `name` from its pipeline file, or an error saying how to put it there."""
-    path = benchmark_file(name)
+    path = benchmark_problems(name)
     if not path.is_file():
         raise BenchmarkUnavailable(
             f"{path} not found: add a fetch entry `{name}: {{benchmark: {name}, to: {path}}}` to the params "

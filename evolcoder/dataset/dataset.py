@@ -25,19 +25,17 @@ from evolcoder.config import check
 from evolcoder.dataset.decontam import BenchmarkIndex, DecontamConfig
 from evolcoder.dataset.dedupe import DedupeConfig, find_duplicates
 from evolcoder.dataset.filters import TokenCounter, is_empty, looks_like_code
-from evolcoder.seed.seed import normalize_text
 from evolcoder.errors import EvolcoderError
-from evolcoder.evolve.records import round_filename
+from evolcoder.files.records import (DROPPED_BENCHMARK, LABEL_FIELDS, SEED_METHOD, SEED_ROUND, normalize_text,
+                                     round_filename)
 from evolcoder.jsonl import iter_jsonl
 
-SEED_ROUND = 0
 DRY_RUN = "dry-run"
 REASONS = ("dry_run", "empty", "non_code", "unverified", "not_python", "too_long", "contaminated", "duplicate",
            "near_duplicate")
-# The verify stage's labels (`evolcoder.verify`) that `require_verified` drops, and the fields
-# it adds to a row; training rows leave them out, so a verify change alone retrains nothing.
+# The verify stage's labels (`files.records.LABELS`) that `require_verified` drops; training
+# rows leave out the fields it adds (LABEL_FIELDS), so a verify change alone retrains nothing.
 UNVERIFIED = ("failed", "timeout", "no_code")
-LABEL_FIELDS = ("verified", "verify_detail")
 
 
 @dataclass
@@ -86,7 +84,7 @@ def _read_seed(path: str | Path) -> list[dict[str, Any]]:
     for lineno, value in iter_jsonl(path):
         if value is not None:
             where = f"{path}:{lineno}"
-            rows.append(_row(value, where, SEED_ROUND, "seed", _text(value, "source", where), None))
+            rows.append(_row(value, where, SEED_ROUND, SEED_METHOD, _text(value, "source", where), None))
     return rows
 
 
@@ -226,7 +224,7 @@ def dataset_metrics(data: Dataset, config: DatasetConfig, counter: TokenCounter,
     reasons = Counter(r["reason"] for r in data.removed)
     metrics.update({f"dropped_{reason}": reasons[reason] for reason in REASONS})
     benchmarks = Counter(r["detail"]["benchmark"] for r in data.removed if r["reason"] == "contaminated")
-    metrics.update({f"dropped_benchmark_{b}": benchmarks[b] for b in decontaminated})
+    metrics.update({f"{DROPPED_BENCHMARK}{b}": benchmarks[b] for b in decontaminated})
     metrics["mean_instruction_words"] = _mean(words(r["instruction"]) for r in train)
     metrics["mean_output_words"] = _mean(words(r["output"]) for r in train)
     metrics["mean_tokens"] = _mean(data.tokens[r["id"]] for r in train)

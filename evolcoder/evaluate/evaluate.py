@@ -20,7 +20,7 @@ from evolcoder.benchmarks import Problem, spec_of
 from evolcoder.errors import EvolcoderError
 from evolcoder.exec import Job, Limits, Outcome, Sandbox
 from evolcoder.evaluate.cache import ResultsCache, job_key
-from evolcoder.evaluate.config import EvaluateConfig
+from evolcoder.evaluate.config import EvaluateConfig, EvaluateRuntime
 from evolcoder.evaluate.oracles import COMPARE_CHECK, pack
 from evolcoder.evaluate.passk import pass_at_k
 from evolcoder.evaluate.programs import candidate_program, test_job
@@ -53,6 +53,7 @@ def evaluate(
     problems: list[Problem],
     samples: list[Sample],
     config: EvaluateConfig,
+    runtime: EvaluateRuntime,
     allow_partial: bool = False,
 ) -> Evaluation:
     """Run every sample against its problem and score them."""
@@ -60,11 +61,11 @@ def evaluate(
     by_id = {p.task_id: p for p in problems}
     programs = [candidate_program(by_id[s.task_id], s) for s in samples]
     inputs = _evalplus_inputs(problems, samples)
-    plans = _set_plans(by_id, inputs, _references(by_id, inputs, config), config)
+    plans = _set_plans(by_id, inputs, _references(by_id, inputs, runtime, config.reference_timeout_s), config)
     jobs = [_jobs(by_id[s.task_id], code, plans, config) for s, code in zip(samples, programs)]
-    cache_file = config.cache_path / "results.sqlite" if config.cache else None
+    cache_file = runtime.cache_path / "results.sqlite" if runtime.cache else None
     with ResultsCache(cache_file) as cache:
-        outcomes, isolation = run_cached([job for js in jobs for job in js], cache, config)
+        outcomes, isolation = run_cached([job for js in jobs for job in js], cache, config, runtime)
     rows, position = [], 0
     for sample, code, js in zip(samples, programs, jobs):
         problem = by_id[sample.task_id]
@@ -73,11 +74,12 @@ def evaluate(
     return Evaluation(rows, score(rows, config.ks), isolation)
 
 
-def run_cached(jobs: list[Job], cache: ResultsCache, config: EvaluateConfig) -> tuple[list[Outcome], str]:
+def run_cached(jobs: list[Job], cache: ResultsCache, config: EvaluateConfig,
+               runtime: EvaluateRuntime) -> tuple[list[Outcome], str]:
     """Outcomes of `jobs` in order, cached ones looked up, the others run in a sandbox and
     stored; and the sandbox's isolation level ('none: all outcomes cached' if none ran)."""
     if not cache.enabled:
-        return _run(jobs, config)
+        return _run(jobs, config, runtime)
     keys = [job_key(j) for j in jobs]
     known = cache.get(sorted(set(keys)))
     todo = {k: j for k, j in zip(keys, jobs) if k not in known}
@@ -85,14 +87,14 @@ def run_cached(jobs: list[Job], cache: ResultsCache, config: EvaluateConfig) -> 
         tqdm.write(f"{len(jobs) - sum(k in todo for k in keys)} of {len(jobs)} outcome(s) from the cache", file=sys.stderr)
     if not todo:
         return [known[k] for k in keys], "none: all outcomes cached"
-    outcomes, isolation = _run(list(todo.values()), config)
+    outcomes, isolation = _run(list(todo.values()), config, runtime)
     fresh = dict(zip(todo, outcomes))
     cache.put(list(fresh.items()))
     return [known.get(k) or fresh[k] for k in keys], isolation
 
 
-def _run(jobs: list[Job], config: EvaluateConfig) -> tuple[list[Outcome], str]:
-    with Sandbox(workers=config.n_workers, limits=config.limits(config.timeout_s)) as sandbox:
+def _run(jobs: list[Job], config: EvaluateConfig, runtime: EvaluateRuntime) -> tuple[list[Outcome], str]:
+    with Sandbox(workers=runtime.n_workers, limits=config.limits(config.timeout_s)) as sandbox:
         return sandbox.run(jobs, progress=True), sandbox.isolation
 
 
@@ -118,11 +120,12 @@ def _evalplus_inputs(problems: list[Problem], samples: list[Sample]) -> dict[str
     return {p.task_id: problem_inputs(p) for p in problems if spec_of(p).compares_outputs and p.task_id in wanted}
 
 
-def _references(by_id: dict[str, Problem], inputs: dict[str, dict], config: EvaluateConfig) -> dict[str, Reference]:
+def _references(by_id: dict[str, Problem], inputs: dict[str, dict], runtime: EvaluateRuntime,
+                timeout_s: float) -> dict[str, Reference]:
     if not inputs:
         return {}
     problems = [by_id[task_id] for task_id in inputs]
-    return load_references(problems, config.cache_path, config.n_workers, config.reference_timeout_s)
+    return load_references(problems, runtime.cache_path, runtime.n_workers, timeout_s)
 
 
 def _set_plans(by_id: dict[str, Problem], inputs: dict[str, dict], references: dict[str, Reference],
@@ -154,7 +157,7 @@ def _expected(ref: Reference, name: str) -> dict[str, Any]:
     if ref.outputs_file.resolve().is_relative_to("/tmp"):
         raise EvolcoderError(
             f"{ref.outputs_file}: samples cannot read expected outputs under /tmp, which the "
-            "sandbox replaces with a private tmpfs; set evaluate.cache_dir outside /tmp"
+            "sandbox replaces with a private tmpfs; set runtime.evaluate.cache_dir outside /tmp"
         )
     return {"expected_file": str(ref.outputs_file.resolve()), "offsets": ref.offsets[name], "digest": ref.digest}
 
@@ -214,10 +217,10 @@ class ReferenceCheckFailed(EvolcoderError):
     """Canonical solutions failed their own benchmark: the environment, not a model, is broken."""
 
 
-def check_references(problems: list[Problem], config: EvaluateConfig) -> None:
+def check_references(problems: list[Problem], config: EvaluateConfig, runtime: EvaluateRuntime) -> None:
     """Score every canonical solution; raise ReferenceCheckFailed naming those that fail."""
     samples = [Sample(p.task_id, 0, "solution", p.reference) for p in problems]
-    failed = [r for r in evaluate(problems, samples, config).rows if not r["passed"]]
+    failed = [r for r in evaluate(problems, samples, config, runtime).rows if not r["passed"]]
     if failed:
         names = "; ".join(f"{r['task_id']} ({r['verdict']}: {r['detail'][:200]})" for r in failed[:10])
         raise ReferenceCheckFailed(

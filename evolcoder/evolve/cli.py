@@ -9,12 +9,14 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from evolcoder.evolve.pipeline import EvolvePaths, estimate_run, run_evolve
+from evolcoder.config import add_params_option
+from evolcoder.evolve import stage
+from evolcoder.files.paths import EvolveFiles
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    defaults = EvolvePaths()
-    parser.add_argument("--params", default="params.yaml", help="params file (default: params.yaml)")
+    defaults = EvolveFiles()
+    add_params_option(parser)
     parser.add_argument("--seed", type=Path, default=defaults.seed, help=f"seed records (default: {defaults.seed})")
     parser.add_argument("--ledger", type=Path, default=defaults.ledger,
                         help=f"the call ledger folder (default: {defaults.ledger})")
@@ -23,6 +25,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    paths = EvolvePaths(seed=args.seed, ledger=args.ledger)
-    print(estimate_run(args.params, paths) if args.estimate else run_evolve(args.params, paths))
+    files = EvolveFiles(seed=args.seed, ledger=args.ledger)
+    print(stage.estimate(args.params, files) if args.estimate else stage.run(args.params, files))
     return 0

@@ -1,6 +1,6 @@
 """What the evolve stage leaves behind: one JSONL file per round, a manifest, flat metrics.
 
-`data/evol/` is one DVC output holding `round_1.jsonl` .. `round_<k>.jsonl` and
+Its folder (`paths.EVOL`) is one DVC output holding `round_1.jsonl` .. `round_<k>.jsonl` and
 `manifest.json`, which names the round files and counts their records, so a reader never
 guesses the number of rounds from the folder; round files of an earlier, longer run are
 removed.
@@ -15,11 +15,9 @@ from typing import Any
 
 from evolcoder.evolve.config import EvolveConfig
 from evolcoder.evolve.eliminate import REASONS
-from evolcoder.evolve.records import round_filename
 from evolcoder.evolve.rounds import RoundResult
+from evolcoder.files.records import MANIFEST, ROUND_FILES, round_filename
 from evolcoder.jsonl import write_json, write_jsonl
-
-MANIFEST = "manifest.json"
 
 
 def data_provider(rounds: Sequence[RoundResult], fallback: str) -> str:
@@ -43,7 +41,7 @@ def write_rounds(out_dir: str | Path, rounds: Sequence[RoundResult], provider: s
             "kept": sum(rec["eliminated"] is None for rec in r.records),
         })
     names = {f["path"] for f in files}
-    for stale in out_dir.glob("round_*.jsonl"):
+    for stale in out_dir.glob(ROUND_FILES):
         if stale.name not in names:
             stale.unlink()
     manifest = {"rounds": len(rounds), "provider": provider, "model": model, "files": files}

@@ -23,8 +23,8 @@ from evolcoder.llm.client import MODEL_PROVIDERS
 FIRST_ERRORS = 3
 HINTS = {
     "connection": "no connection to {url}: is the server up, and is llm.base_url right?",
-    "timeout": "answers took longer than llm.timeout_s: raise it, or lower llm.concurrency",
-    "http_429": "the server's rate limit: lower llm.concurrency or set llm.requests_per_minute",
+    "timeout": "answers took longer than runtime.llm.timeout_s: raise it, or lower runtime.llm.concurrency",
+    "http_429": "the server's rate limit: lower runtime.llm.concurrency or set runtime.llm.requests_per_minute",
     "http_400": "the server refused the requests as sent (a server pinned to another model says so above: "
                 "set llm.model to its model name)",
     "batch_expired": "batches did not finish within the Batch API's 24 h window",

@@ -1,10 +1,10 @@
-"""The evolving pool and the records each round writes.
+"""The evolving pool and the ids of the records each round writes (their fields:
+`evolcoder.files.records`).
 
-A record of `data/evol/round_<k>.jsonl`:
-`{id, parent_id, root_id, round, method, instruction, input, output, eliminated, error, llm}`.
-`eliminated` is null for a kept item, else a reason code of `evolcoder.evolve.eliminate`
-(`api_error` when a call failed after its retries, with the API's message in `error`).
-`llm` is `{provider, model, keys: {evolve, equality?, answer?}}`: the ledger keys of the calls.
+A round record's `eliminated` is null for a kept item, else a reason code of
+`evolcoder.evolve.eliminate` (`api_error` when a call failed after its retries, with the API's
+message in `error`). Its `llm` is `{provider, model, keys: {evolve, equality?, answer?}}`: the
+ledger keys of the calls.
 """
 
 from __future__ import annotations
@@ -41,11 +41,6 @@ class PoolItem:
             output=output,
             born=round,
         )
-
-
-def round_filename(k: int) -> str:
-    """The name of round `k`'s record file in `data/evol/`."""
-    return f"round_{k}.jsonl"
 
 
 def record_id(parent_id: str, round: int, method: str, instruction: str) -> str:

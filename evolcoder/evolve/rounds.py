@@ -1,7 +1,7 @@
 """Evol-Instruct rounds: evolve every pool item, check it, answer it, check the answer.
 
 Per round, all evolution calls go out as one batch, then (with `evolve.equality_check`) the
-equality calls, then all answer calls, so `llm.concurrency` calls are in flight throughout (or,
+equality calls, then all answer calls, so `runtime.llm.concurrency` calls are in flight throughout (or,
 with `llm.provider: openai-batch`, each is one Batch API job). An item eliminated, or whose
 call failed after its retries, leaves its parent in the pool for the next round; every attempt
 is recorded with why it was kept or not. After each round the failure policy

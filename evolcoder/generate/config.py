@@ -6,6 +6,7 @@ from dataclasses import dataclass, field, fields
 from typing import ClassVar, Literal
 
 from evolcoder.config import check
+from evolcoder.files.paths import CHECKPOINT
 from evolcoder.llm.config import LLMConfig
 
 
@@ -36,7 +37,7 @@ class ServerConfig(LLMConfig):
 
 
 def _server_default() -> ServerConfig:
-    return ServerConfig(provider="openai", model="models/checkpoint", base_url="http://localhost:8000/v1",
+    return ServerConfig(provider="openai", model=str(CHECKPOINT), base_url="http://localhost:8000/v1",
                         api_key_env=None)
 
 
@@ -60,7 +61,7 @@ class GenerateConfig:
     RUNTIME: ClassVar[tuple[str, ...]] = ("batch_size", "num_shards", "device", "gpus_per_shard")
 
     backend: Literal["transformers", "openai"] = "transformers"
-    model: str = "models/checkpoint"
+    model: str = str(CHECKPOINT)
     n_samples: int = 1
     temperature: float = 0.0
     top_p: float = 0.95

@@ -35,12 +35,6 @@ class ServerChanged(ServerError):
     """The server answering now is not the one that generated the finished tasks."""
 
 
-def meta_path(samples_path: str | Path) -> Path:
-    """data/generations/humaneval.jsonl -> data/generations/humaneval.meta.json"""
-    path = Path(samples_path)
-    return path.with_name(f"{path.stem}.meta.json")
-
-
 def server_report(config: GenerateConfig, started: ModelServer | None) -> dict[str, Any]:
     """How the server describes itself: the models it serves and its version (`GET /version`,
     which vLLM answers); refuses one that does not serve `generate.server.model`."""

@@ -28,7 +28,8 @@ from evolcoder.errors import EvolcoderError
 from evolcoder.generate.backend import Backend, Completion, Job
 from evolcoder.generate.config import GenerateConfig
 from evolcoder.generate.placement import shard_gpus
-from evolcoder.generate.provenance import describe, meta_path, record_server, server_report, warn_if_mixed
+from evolcoder.files.paths import generation_meta
+from evolcoder.generate.provenance import describe, record_server, server_report, warn_if_mixed
 from evolcoder.generate.server import ModelServer
 from evolcoder.generate.shards import ShardFile, merged_rows, plan_shards, shard_path
 from evolcoder.jsonl import read_json, read_jsonl, write_json, write_jsonl
@@ -259,6 +260,6 @@ def merge_with_meta(config: GenerateConfig, benchmark: str, task_ids: Sequence[s
     rows = merged_rows(shard_files(work_dir, total), task_ids, config.n_samples)
     meta = describe(config, benchmark, rows, read_json(Path(work_dir) / PLAN_FILE)["numerics"], work_dir)
     write_jsonl(out, rows)
-    write_json(meta_path(out), meta)
+    write_json(generation_meta(out), meta)
     warn_if_mixed(meta, out, work_dir)
     return len(rows)

@@ -37,7 +37,7 @@ def split_parts(requests: Sequence[ChatRequest], max_requests: int, max_bytes: i
         n = len(request_line(request))
         if n > max_bytes:
             raise BatchAPIError(f"call {request.key()} ({request.describe()}) takes {n:,} bytes as a batch line, "
-                                f"more than llm.batch_max_bytes ({max_bytes:,}) allows in a whole input file")
+                                f"more than runtime.llm.batch_max_bytes ({max_bytes:,}) allows in a whole input file")
         if not parts or len(parts[-1]) >= max_requests or size + n > max_bytes:
             parts.append([])
             size = 0

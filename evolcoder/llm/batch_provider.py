@@ -1,19 +1,21 @@
 """`llm.provider: openai-batch`: OpenAI's Batch API, at half the price, for offline rounds.
 
 A batch of requests (one round's evolution, equality or answer calls) is written as JSONL
-input files (at most `llm.batch_max_requests` lines and `llm.batch_max_bytes` each), uploaded
-with the files API (purpose `batch`) and submitted as batches on `/v1/chat/completions` with the
-24 h window. The ledger journals each input file with its calls before its batch is created,
-and the batch id the moment it exists. A run killed while waiting resumes polling the same
-batches; an input file whose batch id did not get recorded is looked up among the account's
-batches by its file id before a batch is made for it. No call is submitted twice.
+input files (at most `runtime.llm.batch_max_requests` lines and `runtime.llm.batch_max_bytes`
+each), uploaded with the files API (purpose `batch`) and submitted as batches on
+`/v1/chat/completions` with the 24 h window. The ledger journals each input file with its calls
+before its batch is created, and the batch id the moment it exists. A run killed while waiting
+resumes polling the same batches; an input file whose batch id did not get recorded is looked
+up among the account's batches by its file id before a batch is made for it. No call is
+submitted twice.
 
-Batches are polled every `llm.batch_poll_s` seconds, doubling up to `llm.batch_poll_max_s`.
-When all have ended, their output and error files are read: every answer goes into the ledger
-under the call its custom id names (a line for an id the input file did not hold is ignored);
-a call without a line (missing, or its batch expired, failed or was cancelled) or with a
-retryable error goes into a new batch, up to `llm.max_retries` times; what still fails is
-recorded with its error for the failure policy. Calls are counted at the batch prices.
+Batches are polled every `runtime.llm.batch_poll_s` seconds, doubling up to
+`runtime.llm.batch_poll_max_s`. When all have ended, their output and error files are read:
+every answer goes into the ledger under the call its custom id names (a line for an id the
+input file did not hold is ignored); a call without a line (missing, or its batch expired,
+failed or was cancelled) or with a retryable error goes into a new batch, up to
+`runtime.llm.max_retries` times; what still fails is recorded with its error for the failure
+policy. Calls are counted at the batch prices.
 """
 
 from __future__ import annotations

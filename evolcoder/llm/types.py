@@ -111,7 +111,7 @@ class CallRun(Protocol):
         """Take a request's final result: an answer is stored in the ledger before this returns."""
 
     def reserve(self, requests: Sequence[ChatRequest]) -> tuple[int, float | None]:
-        """How many of `requests` (a prefix) `llm.max_cost_usd` lets go out now, and the hold on
+        """How many of `requests` (a prefix) `runtime.llm.max_cost_usd` lets go out now, and the hold on
         the budget for them (None: nothing held); `release` the hold once their results are recorded."""
 
     def release(self, held: float | None) -> None: ...
@@ -121,7 +121,8 @@ class CallRun(Protocol):
 
 
 class BatchProvider(Protocol):
-    """Answers a whole list of requests at once (the Batch API), retrying as `llm.max_retries` says.
+    """Answers a whole list of requests at once (the Batch API), retrying as `runtime.llm.max_retries`
+    says.
 
     Every request it does not `record` a result for counts as not sent because of the budget.
     """

@@ -6,7 +6,6 @@ list or JSONL, or a file the `fetch` stage downloaded from a URL or the hub into
 
 from __future__ import annotations
 
-import hashlib
 import json
 import random
 from collections.abc import Iterator
@@ -17,6 +16,7 @@ from typing import Any, Literal
 from evolcoder.config import check
 from evolcoder.download import file_sha256
 from evolcoder.errors import EvolcoderError
+from evolcoder.files.records import normalize_text, seed_id
 from evolcoder.jsonl import InputError, parse_line
 
 FIELDS = ("instruction", "input", "output")
@@ -175,15 +175,4 @@ def to_record(row: RawRow, label: str) -> dict[str, str]:
         if not isinstance(value, str):
             raise InputError(f"{row.where}: '{name}' must be a string, got {type(value).__name__}")
         texts[name] = normalize_text(value) if name == "output" else normalize_text(value).strip()
-    return {"id": record_id(texts["instruction"], texts["input"]), **texts, "source": label}
-
-
-def normalize_text(text: str) -> str:
-    """Unix line endings, no trailing spaces, no leading or trailing blank lines."""
-    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
-    return "\n".join(line.rstrip() for line in lines).strip("\n")
-
-
-def record_id(instruction: str, input: str) -> str:
-    """A stable id: the first 16 hex digits of sha256(instruction, input)."""
-    return hashlib.sha256(f"{instruction}\x00{input}".encode()).hexdigest()[:16]
+    return {"id": seed_id(texts["instruction"], texts["input"]), **texts, "source": label}

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import ClassVar, Literal
 
 from evolcoder.config import check
+from evolcoder.pretrained import pretrained_source
 
 # What a scratch tokenizer's vocabulary cannot do without, per architecture: 256 byte symbols
 # (GPTBigCode's byte-level alphabet, Llama's byte-fallback tokens) and the special tokens
@@ -63,18 +63,8 @@ class ModelConfig:
               "required when model.init is 'pretrained' (e.g. bigcode/starcoder)")
 
     def pretrained_source(self, needed_by: str) -> tuple[str, str | None]:
-        """(name_or_path, revision) of the pretrained model; a ConfigError naming `needed_by` when the
-        model is built from scratch, or when a hub model has no pinned revision."""
-        check(self.init == "pretrained" and bool(self.name_or_path), needed_by,
-              "needs model.init: pretrained with model.name_or_path (a scratch model's tokenizer is trained "
-              "on the training set itself)")
-        if Path(self.name_or_path).exists():
-            return self.name_or_path, None
-        check(bool(self.revision), "model.revision",
-              f"{self.name_or_path} is a hub model: pin it to a commit so that every run loads the same "
-              f"weights (`python -c \"from huggingface_hub import model_info; print(model_info('{self.name_or_path}')"
-              ".sha)\"`, or the model page's 'Files and versions' history)")
-        return self.name_or_path, self.revision
+        """(name_or_path, revision) of the pretrained model (see `evolcoder.pretrained`)."""
+        return pretrained_source(self.init, self.name_or_path, self.revision, needed_by)
 
 
 @dataclass

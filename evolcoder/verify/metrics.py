@@ -11,7 +11,8 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
-from evolcoder.verify.verify import LABELS, Answer, Label
+from evolcoder.files.records import LABELS
+from evolcoder.verify.verify import Answer, Label
 
 CHECKED = ("passed", "failed", "timeout")
 

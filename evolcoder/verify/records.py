@@ -1,8 +1,8 @@
 """What the verify stage reads and writes: the seed and the rounds in, labelled copies out.
 
-In: the seed file and the round files that the evolve stage's `manifest.json` lists. Out: the
-same rows in the same files and order, each with `verified` and `verify_detail` added
-(`seed.jsonl`, `round_<k>.jsonl`); round files of an earlier, longer run are removed. An
+In: the seed file and the round files that the evolve stage's manifest lists. Out: the same
+rows in the same files and order, each with `verified` and `verify_detail` added (the formats:
+`evolcoder.files.records`); round files of an earlier, longer run are removed. An
 eliminated evolution is labelled `skipped` and never checked: no stage trains on it.
 """
 
@@ -15,12 +15,10 @@ from pathlib import Path
 from typing import Any
 
 from evolcoder.errors import EvolcoderError
-from evolcoder.evolve.records import round_filename
+from evolcoder.files.records import MANIFEST, ROUND_FILES, SEED_METHOD, SEED_ROUND, SEED_ROWS, round_filename
 from evolcoder.jsonl import iter_jsonl, write_jsonl
 from evolcoder.verify.verify import Answer, Label
 
-SEED_FILE = "seed.jsonl"
-SEED_METHOD = "seed"
 ELIMINATED = Label("skipped", {"reason": "eliminated by the evolution"})
 
 
@@ -42,13 +40,13 @@ class Rows:
     @classmethod
     def read(cls, seed_path: str | Path, evol_dir: str | Path) -> Rows:
         """The seed file and the rounds `evol_dir/manifest.json` lists."""
-        manifest_path = Path(evol_dir) / "manifest.json"
+        manifest_path = Path(evol_dir) / MANIFEST
         for path in (Path(seed_path), manifest_path):
             if not path.is_file():
                 raise EvolcoderError(f"{path} does not exist: run the seed and evolve stages first "
                                      "(`dvc repro evolve`)")
         manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-        files = [RowFile(0, SEED_FILE, _read(seed_path))]
+        files = [RowFile(SEED_ROUND, SEED_ROWS, _read(seed_path))]
         files += [RowFile(f["round"], round_filename(f["round"]), _read(Path(evol_dir) / f["path"]))
                   for f in manifest["files"]]
         return cls(files)
@@ -70,7 +68,7 @@ class Rows:
         if next(remaining, None) is not None:
             raise ValueError("more labels than answers")
         names = {f.name for f in self.files}
-        for stale in out_dir.glob("round_*.jsonl"):
+        for stale in out_dir.glob(ROUND_FILES):
             if stale.name not in names:
                 stale.unlink()
 

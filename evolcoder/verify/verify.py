@@ -27,12 +27,11 @@ from typing import Any
 from evolcoder.llm.prompts import parse_tests_reply
 from evolcoder.exec import Job, Outcome, Sandbox
 from evolcoder.llm import ChatResult
-from evolcoder.verify.config import VerifyConfig
+from evolcoder.verify.config import VerifyConfig, VerifyRuntime
 from evolcoder.verify.extract import parse
 from evolcoder.verify.language import classify
 from evolcoder.verify.teacher import AssertWriter, interface_of
 
-LABELS = ("passed", "failed", "timeout", "no_code", "not_python", "skipped")
 ASSERTS_CHECK = "evolcoder.verify.asserts:run_asserts"
 
 
@@ -63,7 +62,7 @@ class Label:
 NOTHING_TO_TEST = Label("skipped", {"reason": "nothing to test: it defines no function, class or name"})
 
 
-def verify_answers(answers: Sequence[Answer], config: VerifyConfig,
+def verify_answers(answers: Sequence[Answer], config: VerifyConfig, runtime: VerifyRuntime,
                    teacher: AssertWriter | None = None) -> list[Label]:
     """A label per answer, in order (see the module docstring); `teacher` is needed in `tests` mode."""
     if config.mode == "none":
@@ -82,11 +81,11 @@ def verify_answers(answers: Sequence[Answer], config: VerifyConfig,
         else:
             codes[i] = found.code
     if config.mode == "run":
-        labels.update(run_in_sandbox({i: Job(code) for i, code in codes.items()}, config))
+        labels.update(run_in_sandbox({i: Job(code) for i, code in codes.items()}, config, runtime))
     elif config.mode == "tests":
         if teacher is None:
             raise ValueError("verify.mode tests needs an AssertWriter (the teacher)")
-        labels.update(_tested(answers, codes, config, teacher))
+        labels.update(_tested(answers, codes, config, runtime, teacher))
     return [labels[i] for i in range(len(answers))]
 
 
@@ -104,14 +103,14 @@ def compile_error(code: str) -> str | None:
     return None
 
 
-def run_in_sandbox(jobs: dict[int, Job], config: VerifyConfig) -> dict[int, Label]:
+def run_in_sandbox(jobs: dict[int, Job], config: VerifyConfig, runtime: VerifyRuntime) -> dict[int, Label]:
     """Run each distinct job once, in a sandbox with `config`'s limits; a label per job."""
     if not jobs:
         return {}
     distinct: dict[str, Job] = {}
     for job in jobs.values():
         distinct.setdefault(_job_key(job), job)
-    with Sandbox(workers=config.workers, limits=config.limits()) as sandbox:
+    with Sandbox(workers=runtime.workers, limits=config.limits()) as sandbox:
         outcomes = dict(zip(distinct, sandbox.run(list(distinct.values()), progress=True, desc="verify")))
     return {i: outcome_label(outcomes[_job_key(job)], job, config) for i, job in jobs.items()}
 
@@ -138,7 +137,7 @@ def outcome_label(outcome: Outcome, job: Job, config: VerifyConfig) -> Label:
     return Label("passed", {**detail, "statements": outcome.data["statements"]})
 
 
-def _tested(answers: Sequence[Answer], codes: dict[int, str], config: VerifyConfig,
+def _tested(answers: Sequence[Answer], codes: dict[int, str], config: VerifyConfig, runtime: VerifyRuntime,
             teacher: AssertWriter) -> dict[int, Label]:
     """`tests` mode for the answers whose code compiles: a teacher call each, then a run."""
     interfaces = {i: interface_of(parse(code)) for i, code in codes.items()}
@@ -153,7 +152,7 @@ def _tested(answers: Sequence[Answer], codes: dict[int, str], config: VerifyConf
             jobs[i] = job_or_label
         else:
             labels[i] = job_or_label
-    for i, label in run_in_sandbox(jobs, config).items():
+    for i, label in run_in_sandbox(jobs, config, runtime).items():
         labels[i] = Label(label.verified, {**label.detail, "tests_call": results[i].key})
     return labels
 

@@ -1,7 +1,9 @@
 """Imports point down the layer order docs/architecture.md writes between its `layers` markers.
 
 Every import of a project module, in `evolcoder/` and `stages/` (inside functions and
-`TYPE_CHECKING` blocks too), must name a module of the same or a lower layer.
+`TYPE_CHECKING` blocks too), must name a module of the same or a lower layer; and a stage
+package (the layer of `evolve`) never imports another: what stages pass each other lives in the
+core (`evolcoder.files`).
 """
 
 from __future__ import annotations
@@ -64,17 +66,31 @@ def test_every_package_has_a_layer():
     assert not units - set(order), f"add these to the layer list of docs/architecture.md: {sorted(units - set(order))}"
 
 
+def unit_imports() -> list[tuple[str, str, str, str]]:
+    """(`file:line`, module imported, unit importing, unit imported) of every project import."""
+    return [(f"{path.relative_to(REPO_ROOT)}:{line}", module, unit_of(module_of(path)), unit_of(module))
+            for path in source_files() for line, module in project_imports(path)]
+
+
 def test_imports_point_down_the_layer_order():
     order = layer_order()
-    upward = []
-    for path in source_files():
-        here = unit_of(module_of(path))
-        for line, module in project_imports(path):
-            there = unit_of(module)
-            if there in order and here in order and order[there] > order[here]:
-                upward.append(f"{path.relative_to(REPO_ROOT)}:{line}: {here} (layer {order[here]}) imports "
-                              f"{module} ({there}, layer {order[there]})")
+    upward = [f"{where}: {here} (layer {order[here]}) imports {module} ({there}, layer {order[there]})"
+              for where, module, here, there in unit_imports()
+              if there in order and here in order and order[there] > order[here]]
     assert not upward, "imports that point up the layer order:\n" + "\n".join(upward)
+
+
+def stage_packages() -> set[str]:
+    """The units of the stage packages' layer (the one `evolve` is in)."""
+    order = layer_order()
+    return {unit for unit, layer in order.items() if layer == order["evolve"]}
+
+
+def test_no_stage_package_imports_another():
+    stages = stage_packages()
+    across = [f"{where}: stage package {here} imports {module}" for where, module, here, there in unit_imports()
+              if here in stages and there in stages and there != here]
+    assert not across, "stage packages importing each other (move what they share to the core):\n" + "\n".join(across)
 
 
 def test_the_check_catches_an_upward_import(tmp_path):
@@ -83,3 +99,4 @@ def test_the_check_catches_an_upward_import(tmp_path):
     assert project_imports(source) == [(2, "evolcoder.evolve")]
     order = layer_order()
     assert order[unit_of("evolcoder.evolve")] > order[unit_of("evolcoder.llm.client")]
+    assert {"verify", "dataset", "train"} <= stage_packages() and "files" not in stage_packages()

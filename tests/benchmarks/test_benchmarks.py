@@ -124,12 +124,12 @@ def test_the_registry_holds_each_benchmark_in_table_order():
 
 @pytest.mark.parametrize("name", ["humaneval", "mbpp", "mbpp_valid"])
 def test_every_canonical_program_passes_its_own_test_program(shared_data, name, tmp_path):
-    from evolcoder.evaluate.config import EvaluateConfig
+    from evolcoder.evaluate.config import EvaluateConfig, EvaluateRuntime
     from evolcoder.evaluate.evaluate import check_references
 
     path = None if name == "humaneval" else str(shared_file("mbpp.jsonl"))
     problems = load_benchmark(name, path)[:20]
-    check_references(problems, EvaluateConfig(workers=2, cache=False, cache_dir=str(tmp_path)))
+    check_references(problems, EvaluateConfig(), EvaluateRuntime(workers=2, cache=False, cache_dir=str(tmp_path)))
 
 
 def test_evalplus_versions_from_their_gzip_files_and_a_file_that_is_not_its_version(shared_data):

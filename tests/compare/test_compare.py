@@ -12,7 +12,7 @@ from evolcoder.benchmarks import load_benchmark
 from evolcoder.cli import main as cli_main
 from evolcoder.compare.compare import compare
 from evolcoder.compare.results import load_results
-from evolcoder.evaluate.config import EvaluateConfig
+from evolcoder.evaluate.config import EvaluateConfig, EvaluateRuntime
 from evolcoder.evaluate.evaluate import evaluate
 from evolcoder.evaluate.output import write_evaluation
 from evolcoder.evaluate.samples import read_samples
@@ -26,8 +26,9 @@ FIXED = "HumanEval/1"  # failed there; the canonical solution in the copy
 def score(samples: list[dict], folder: Path, cache: Path) -> Path:
     """Score HumanEval samples as `evolcoder evaluate --out folder` does; the results file."""
     write_jsonl(folder / "samples.jsonl", samples)
-    config = EvaluateConfig(workers=2, cache_dir=str(cache))
-    evaluation = evaluate(load_benchmark("humaneval"), read_samples(folder / "samples.jsonl", "humaneval"), config)
+    runtime = EvaluateRuntime(workers=2, cache_dir=str(cache))
+    evaluation = evaluate(load_benchmark("humaneval"), read_samples(folder / "samples.jsonl", "humaneval"),
+                          EvaluateConfig(), runtime)
     write_evaluation(evaluation, folder / "results.jsonl", folder / "metrics.json")
     return folder / "results.jsonl"
 

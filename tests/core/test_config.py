@@ -6,7 +6,7 @@ from typing import ClassVar, Literal
 
 import pytest
 
-from evolcoder.config import ConfigError, check, from_dict, load_section, recipe
+from evolcoder.config import ConfigError, check, from_dict, load_runtime, load_section, load_value, recipe
 
 
 @dataclass
@@ -112,18 +112,64 @@ def test_runtime_knobs_come_from_the_runtime_section(tmp_path):
     assert recipe(Knobs(lr=0.1, workers=4)) == {"lr": 0.1, "inner": {"path": None, "weight": 1.0}}
 
 
+@dataclass
+class Speed:
+    """A section's runtime knobs in a class of their own, shaped like `runtime.train`."""
+
+    workers: int | None = None
+    cache: bool = True
+
+    def __post_init__(self) -> None:
+        check(self.workers is None or self.workers >= 1, "runtime.train.workers", "must be >= 1")
+
+
 @pytest.mark.parametrize(
-    ("text", "message"),
+    ("text", "expected"),
     [
-        ("train:\n  workers: 4\n", r"train\.workers is a runtime knob .* move it to runtime\.train\.workers"),
-        ("train: {}\nruntime:\n  train:\n    lr: 1\n", r"unknown key runtime\.train\.lr \(runtime knobs of train: workers\)"),
-        ("train: {}\nruntime:\n  train:\n    workers: 0\n", r"^runtime\.train\.workers: must be >= 1"),
-        ("train: {}\nruntime:\n  train:\n    workers: many\n", r"^runtime\.train\.workers: expected an integer"),
+        ("train: {}\n", Speed()),
+        ("train: {}\nruntime:\n  train:\n    workers: 2\n", Speed(workers=2)),
+        ("train: {}\nruntime:\n  train:\n    cache: 'false'\n", Speed(cache=False)),
     ],
 )
-def test_runtime_knobs_are_checked_where_they_are_written(tmp_path, text, message):
+def test_runtime_knobs_of_their_own_class_read_runtime_section_with_defaults(tmp_path, text, expected):
+    assert load_runtime(write(tmp_path, text), "train", Speed) == expected
+
+
+LOADERS = {  # runtime knobs merged into the recipe's class, and in a class of their own
+    "merged": lambda path: load_section(path, "train", Knobs),
+    "own class": lambda path: load_runtime(path, "train", Speed),
+}
+
+
+@pytest.mark.parametrize(
+    ("loader", "text", "message"),
+    [
+        (loader, "train:\n  workers: 4\n", r"^train\.workers is a runtime knob .* move it to runtime\.train\.workers$")
+        for loader in LOADERS
+    ] + [
+        ("merged", "train: {}\nruntime:\n  train:\n    lr: 1\n",
+         r"unknown key runtime\.train\.lr \(runtime knobs of train: workers\)"),
+        ("own class", "train: {}\nruntime:\n  train:\n    lr: 1\n", r"^unknown key runtime\.train\.lr \(known: cache, workers\)"),
+    ] + [
+        (loader, f"train: {{}}\nruntime:\n  train:\n    workers: {value}\n", message)
+        for loader in LOADERS
+        for value, message in (("0", r"^runtime\.train\.workers: must be >= 1"),
+                               ("many", r"^runtime\.train\.workers: expected an integer"))
+    ],
+)
+def test_runtime_knobs_are_checked_where_they_are_written(tmp_path, loader, text, message):
     with pytest.raises(ConfigError, match=message):
-        load_section(write(tmp_path, text), "train", Knobs)
+        LOADERS[loader](write(tmp_path, text))
+
+
+def test_a_value_of_another_section_is_read_by_its_dotted_key(tmp_path):
+    path = write(tmp_path, "train:\n  max_length: '512'\nmodel:\n  init: scratch\n")
+    assert load_value(path, "train.max_length", int) == 512
+    assert load_value(path, "model.revision", str | None, None) is None
+    with pytest.raises(ConfigError, match=r"missing key model\.revision"):
+        load_value(path, "model.revision", str)
+    with pytest.raises(ConfigError, match=r"^model\.init: expected an integer, got 'scratch'"):
+        load_value(path, "model.init", int)
 
 
 def test_a_params_file_that_is_not_yaml_is_one_line_with_file_line_and_column(tmp_path):

@@ -14,7 +14,7 @@ from evolcoder.dataset.dataset import DatasetConfig, build_dataset, read_rows
 from evolcoder.dataset.decontam import BenchmarkIndex, DecontamConfig, DecontamError, content_words, load_problems, signatures
 from evolcoder.dataset.filters import ESTIMATE
 from evolcoder.benchmarks import Problem
-from evolcoder.seed.seed import record_id
+from evolcoder.files.records import seed_id
 from evolcoder.jsonl import write_jsonl
 from evolcoder.templates import CODE_TASK_PREFIX
 
@@ -87,7 +87,7 @@ def test_planted_benchmark_problems_are_removed_and_attributed(tmp_path):
     problems = load_problems({"humaneval": None, "mbpp": shared_file("mbpp_test.jsonl"),
                               "mbppplus": shared_file("mbppplus_399.jsonl")})
     clean = json.loads(shared_file("code_alpaca_2k.json").read_text())
-    seed = [{"id": record_id(r["instruction"], r["input"]), **r, "source": "code_alpaca_2k"} for r in clean]
+    seed = [{"id": seed_id(r["instruction"], r["input"]), **r, "source": "code_alpaca_2k"} for r in clean]
     root = seed[0]["id"]
     planted, reworded, evolved = {}, {}, []
     for p in problems:
@@ -100,7 +100,7 @@ def test_planted_benchmark_problems_are_removed_and_attributed(tmp_path):
         else:
             continue
         reworded[evolved[-1]["id"]] = (p.benchmark, p.task_id)
-        seed.append({"id": record_id(*verbatim[:2]), "instruction": verbatim[0], "input": verbatim[1],
+        seed.append({"id": seed_id(*verbatim[:2]), "instruction": verbatim[0], "input": verbatim[1],
                      "output": verbatim[2], "source": "plant"})
         planted[seed[-1]["id"]] = (p.benchmark, p.task_id)
     write_jsonl(tmp_path / "seed.jsonl", seed)
@@ -121,6 +121,6 @@ def test_planted_benchmark_problems_are_removed_and_attributed(tmp_path):
 def _evolved(root: str, task_id: str, instruction: str, output: str) -> dict:
     """A round-1 row whose answer is `output` with tabs for indentation and CRLF line ends."""
     output = output.replace("    ", "\t").replace("\n", "\r\n")
-    return {"id": record_id(instruction, task_id), "parent_id": root, "root_id": root, "round": 1,
+    return {"id": seed_id(instruction, task_id), "parent_id": root, "root_id": root, "round": 1,
             "method": "deepening", "instruction": instruction, "input": "", "output": output,
             "eliminated": None, "llm": {"provider": "openai", "model": "gpt-3.5-turbo"}}

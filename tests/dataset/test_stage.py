@@ -1,4 +1,5 @@
-"""`python -m stages.dataset` in a scratch project: outputs, metrics, and a clear failure."""
+"""`python -m stages.dataset` (and `evolcoder dataset`) in a scratch project: outputs, metrics,
+the knobs it reads from other sections, and a clear failure."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import sys
 from pathlib import Path
 
 from evolcoder.benchmarks import get, load_benchmark
+from evolcoder.cli import main
 from evolcoder.jsonl import read_jsonl, write_jsonl
 from tests.support.data import REPO_ROOT as REPO
 
@@ -59,6 +61,27 @@ def test_stage_writes_the_data_set_removed_rows_metrics_and_plots(tmp_path):
     plots = json.loads((workdir / "data/dataset/plots/composition.json").read_text())
     assert [p["group"] for p in plots] == ["round 0 seed", "round 1 deepening"]
     assert "1 contaminated against humaneval" in done.stdout
+
+
+def test_the_token_limit_and_the_tokenizer_come_from_the_train_and_model_params(tmp_path, monkeypatch, capsys):
+    from tokenizers import Tokenizer, models, pre_tokenizers
+    from transformers import PreTrainedTokenizerFast
+
+    words = Tokenizer(models.WordLevel({"[UNK]": 0}, unk_token="[UNK]"))  # one token per word
+    words.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
+    PreTrainedTokenizerFast(tokenizer_object=words, unk_token="[UNK]").save_pretrained(tmp_path / "base")
+    params = PARAMS.replace("rounds: [0, 1]", "rounds: [0, 1]\n  length_counter: tokenizer")
+    monkeypatch.chdir(project(tmp_path, params))
+    assert main(["dataset"]) == 2  # a scratch model has no tokenizer before training
+    assert "dataset.length_counter: tokenizer: needs model.init: pretrained" in capsys.readouterr().err
+
+    params = params.replace("model: {init: scratch}", "model: {init: pretrained, name_or_path: base}")
+    (tmp_path / "params.yaml").write_text(params.replace("max_length: 512", "max_length: 40"))
+    assert main(["dataset"]) == 0
+    assert "lengths by tokenizer:base@main" in capsys.readouterr().out
+    too_long = {r["id"]: r["detail"] for r in read_jsonl(tmp_path / "data/dataset/removed.jsonl")
+                if r["reason"] == "too_long"}
+    assert {detail["max_tokens"] for detail in too_long.values()} == {40} and "c" in too_long
 
 
 def test_an_unavailable_benchmark_stops_the_stage_with_what_to_do(tmp_path):

@@ -14,7 +14,7 @@ from evolcoder.cli import main
 from evolcoder.benchmarks import get, load_benchmark
 from evolcoder.exec import Sandbox
 from evolcoder.jsonl import read_jsonl, write_jsonl
-from evolcoder.evaluate.config import EvaluateConfig
+from evolcoder.evaluate.config import EvaluateConfig, EvaluateRuntime
 from evolcoder.evaluate.evaluate import ReferenceCheckFailed, check_references, evaluate
 from evolcoder.evaluate.samples import read_samples
 
@@ -102,8 +102,8 @@ def test_mbpp_runs_code_setup_and_its_three_asserts(tmp_path):
         wrong = f"def {p.entry_point}(*a):\n    return None\n"
         rows.append({"task_id": int(p.task_id.split("/")[1]), "completion": wrong})
     samples = read_samples(_samples(tmp_path / "s.jsonl", rows), "mbpp")
-    config = EvaluateConfig(workers=2, cache=False, cache_dir=str(tmp_path / "cache"))
-    evaluation = evaluate(problems, samples, config)
+    runtime = EvaluateRuntime(workers=2, cache=False, cache_dir=str(tmp_path / "cache"))
+    evaluation = evaluate(problems, samples, EvaluateConfig(), runtime)
     assert [r["passed"] for r in evaluation.rows] == [True, False] * 20
     assert evaluation.metrics["pass@1"] == pytest.approx(0.5)
     assert "AssertionError" in evaluation.rows[1]["detail"]
@@ -117,22 +117,22 @@ def test_rescoring_unchanged_samples_comes_from_the_cache(tmp_path, monkeypatch)
     ran = []
     real_run = Sandbox.run
     monkeypatch.setattr(Sandbox, "run", lambda self, jobs, **kw: ran.append(len(jobs)) or real_run(self, jobs, **kw))
-    config = EvaluateConfig(workers=2, cache_dir=str(tmp_path / "cache"))
-    first = evaluate(problems, samples, config)
-    second = evaluate(problems, samples, config)
+    runtime = EvaluateRuntime(workers=2, cache_dir=str(tmp_path / "cache"))
+    first = evaluate(problems, samples, EvaluateConfig(), runtime)
+    second = evaluate(problems, samples, EvaluateConfig(), runtime)
     assert ran == [6] and first.rows == second.rows and second.isolation.startswith("none")
-    evaluate(problems, samples, EvaluateConfig(workers=2, cache_dir=str(tmp_path / "cache"), timeout_s=2.0))
+    evaluate(problems, samples, EvaluateConfig(timeout_s=2.0), runtime)
     assert ran == [6, 6]  # a different limit is a different key
 
 
 def test_reference_check_names_the_broken_tasks(tmp_path):
     problems = [HUMANEVAL[t] for t in FIRST]
-    config = EvaluateConfig(workers=2, cache=False, cache_dir=str(tmp_path / "cache"))
-    check_references(problems, config)
+    config, runtime = EvaluateConfig(), EvaluateRuntime(workers=2, cache=False, cache_dir=str(tmp_path / "cache"))
+    check_references(problems, config, runtime)
     wrong = problems[1]
     broken = [problems[0], replace(wrong, canonical_solution="    return []\n", reference=wrong.prompt + "    return []\n")]
     with pytest.raises(ReferenceCheckFailed, match=r"1 canonical solution\(s\) do not pass: HumanEval/1 \(failed"):
-        check_references(broken, config)
+        check_references(broken, config, runtime)
 
 
 def test_evaluate_stage_scores_generations_and_writes_metrics(tmp_path):
@@ -156,6 +156,38 @@ def test_evaluate_stage_scores_generations_and_writes_metrics(tmp_path):
     assert metrics == {"pass@1": 1.0, "n_tasks": 164, "n_samples": 164}
     rows = read_jsonl(tmp_path / "data" / "eval" / "humaneval.jsonl")
     assert len(rows) == 164 and rows[0]["finish_reason"] == "stop" and rows[0]["passed"] is True
+
+
+def write_stage_inputs(root, evaluate_section: str, n_tasks: int = 3) -> None:
+    """Params, the first `n_tasks` HumanEval problems and a right answer to each, where the stage reads them."""
+    problems = list(HUMANEVAL.values())[:n_tasks]
+    write_jsonl(root / "data/benchmarks/humaneval.jsonl", get("humaneval").public_rows()[:n_tasks])
+    write_jsonl(root / "data/generations/humaneval.jsonl", [
+        {"task_id": p.task_id, "sample": 0, "response": f"```python\n{p.prompt}{p.canonical_solution}```"}
+        for p in problems])
+    (root / "params.yaml").write_text(f"benchmarks: [humaneval]\nevaluate: {evaluate_section}\nruntime:\n"
+                                      f"  evaluate: {{workers: 2, cache: false, cache_dir: {root / 'cache'}}}\n")
+
+
+def test_evolcoder_evaluate_with_a_benchmark_runs_the_stage(tmp_path, monkeypatch, capsys):
+    write_stage_inputs(tmp_path, "{reference_check: false}")
+    monkeypatch.chdir(tmp_path)
+    assert main(["evaluate", "humaneval"]) == 0
+    assert "evaluate@humaneval: sandbox isolation" in capsys.readouterr().out
+    assert json.loads((tmp_path / "metrics/humaneval.json").read_text()) == {"pass@1": 1.0, "n_tasks": 3,
+                                                                             "n_samples": 3}
+    assert len(read_jsonl(tmp_path / "data/eval/humaneval.jsonl")) == 3
+
+
+def test_evolcoder_evaluate_says_which_mode_its_options_belong_to(tmp_path, monkeypatch, capsys):
+    write_stage_inputs(tmp_path, "{workers: 2}")
+    monkeypatch.chdir(tmp_path)
+    assert main(["evaluate", "humaneval"]) == 2
+    assert "evaluate.workers is a runtime knob" in capsys.readouterr().err
+    assert main(["evaluate", "humaneval", "--samples", "s.jsonl", "--no-cache"]) == 2
+    assert "--samples, --no-cache: options of scoring a file" in capsys.readouterr().err
+    assert main(["evaluate", "--benchmark", "humaneval", "--samples", "s.jsonl"]) == 2
+    assert "scoring a file needs --out" in capsys.readouterr().err
 
 
 def test_cache_key_covers_code_limits_and_harness(monkeypatch):

@@ -9,7 +9,7 @@ import pickle
 import pytest
 
 from evolcoder.benchmarks import load_benchmark
-from evolcoder.evaluate.config import EvaluateConfig
+from evolcoder.evaluate.config import EvaluateConfig, EvaluateRuntime
 from evolcoder.evaluate.evaluate import evaluate
 from evolcoder.evaluate.oracles import compare_outputs, pack
 from evolcoder.evaluate.samples import Sample
@@ -88,7 +88,8 @@ def test_humanevalplus_reports_base_and_plus_as_evalplus_does(tmp_path):
     problems = _heplus(tmp_path, "    return abs(x)\n", [[1], [2]], [[5], [-3], [4]])
     samples = [Sample("HumanEval/0", i, "completion", text) for i, text in
                enumerate(["    return abs(x)\n", "    return x\n", "    return -x\n", "    return 1 / 0\n"])]
-    evaluation = evaluate(problems, samples, EvaluateConfig(workers=1, cache=False, cache_dir=str(tmp_path)))
+    evaluation = evaluate(problems, samples, EvaluateConfig(),
+                          EvaluateRuntime(workers=1, cache=False, cache_dir=str(tmp_path)))
     fields = ("base_passed", "plus_passed", "passed", "base_status", "plus_status", "base_fail_tests", "plus_fail_tests")
     assert [tuple(r[f] for f in fields) for r in evaluation.rows] == [
         (True, True, True, "pass", "pass", [], []),
@@ -107,7 +108,8 @@ def test_an_input_set_over_its_cpu_budget_times_out_and_the_other_set_still_runs
     # and 30 inputs of 0.1 s each need 3.
     problems = _heplus(tmp_path, "    return x\n", [[1]], [[i] for i in range(30)])
     spin = "    import time\n    end = time.process_time() + 0.1\n    while time.process_time() < end:\n        pass\n    return x\n"
-    config = EvaluateConfig(workers=2, cache=False, cache_dir=str(tmp_path), min_time_limit_s=0.5, max_set_time_s=0.5)
-    (row,) = evaluate(problems, [Sample("HumanEval/0", 0, "completion", spin)], config).rows
+    config = EvaluateConfig(min_time_limit_s=0.5, max_set_time_s=0.5)
+    runtime = EvaluateRuntime(workers=2, cache=False, cache_dir=str(tmp_path))
+    (row,) = evaluate(problems, [Sample("HumanEval/0", 0, "completion", spin)], config, runtime).rows
     assert (row["base_status"], row["plus_status"], row["passed"]) == ("pass", "timeout", False)
     assert row["verdict"] == "timeout" and row["detail"] == "plus: CPU time limit 2.5s exceeded"

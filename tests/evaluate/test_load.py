@@ -23,7 +23,7 @@ from tests.support.data import shared_file
 
 from evolcoder.benchmarks import load_benchmark
 from evolcoder.jsonl import read_jsonl
-from evolcoder.evaluate.config import EvaluateConfig
+from evolcoder.evaluate.config import EvaluateConfig, EvaluateRuntime
 from evolcoder.evaluate.evaluate import evaluate
 from evolcoder.benchmarks.extract import extract_code
 from evolcoder.evaluate.samples import Sample
@@ -85,9 +85,9 @@ def humanevalplus_samples(problems) -> list[Sample]:
 
 def verdicts(cache_dir, run: str, humaneval: list[Sample], heplus_problems, heplus: list[Sample]) -> dict:
     # A fresh cache folder per run: HumanEval+'s reference CPU times are measured under this run's load.
-    config = EvaluateConfig(workers=2, cache=False, cache_dir=str(cache_dir / run))
-    he = evaluate(load_benchmark("humaneval"), humaneval, config)
-    plus = evaluate(heplus_problems, heplus, config)
+    config, runtime = EvaluateConfig(), EvaluateRuntime(workers=2, cache=False, cache_dir=str(cache_dir / run))
+    he = evaluate(load_benchmark("humaneval"), humaneval, config, runtime)
+    plus = evaluate(heplus_problems, heplus, config, runtime)
     return {"humaneval": [(r["task_id"], r["sample"], r["verdict"]) for r in he.rows],
             "humanevalplus": [(r["task_id"], r["sample"], r["base_status"], r["plus_status"]) for r in plus.rows],
             "wizardcoder_pass@1": sum(r["passed"] for r in he.rows if r["sample"] == 0)}

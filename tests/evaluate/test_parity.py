@@ -31,7 +31,7 @@ from tests.support.data import shared_file
 
 from evolcoder.benchmarks import load_benchmark
 from evolcoder.jsonl import read_jsonl
-from evolcoder.evaluate.config import EvaluateConfig
+from evolcoder.evaluate.config import EvaluateConfig, EvaluateRuntime
 from evolcoder.evaluate.evaluate import INLINE_OUTPUT_BYTES, evaluate
 from evolcoder.evaluate.references import load_references
 from evolcoder.evaluate.samples import Sample
@@ -78,10 +78,10 @@ def test_every_task_scores_as_in_evalplus(benchmark, dataset, files, tmp_path, c
     problems = load_benchmark(benchmark, str(path))
     programs = [(p.task_id, i, name, code) for p in problems for i, (name, code) in enumerate(variants(p).items())]
     samples = [Sample(task_id, i, "solution", code) for task_id, i, _, code in programs]
-    config = EvaluateConfig(workers=2, cache=False, cache_dir=str(cache_dir))
-    ours = evaluate(problems, samples, config).rows
+    config, runtime = EvaluateConfig(), EvaluateRuntime(workers=2, cache=False, cache_dir=str(cache_dir))
+    ours = evaluate(problems, samples, config, runtime).rows
 
-    references = load_references(problems, config.cache_path, config.n_workers, config.reference_timeout_s)
+    references = load_references(problems, runtime.cache_path, runtime.n_workers, config.reference_timeout_s)
     huge = {t for t, ref in references.items() if sum(size for sets in ref.offsets.values() for _, size in sets)
             > INLINE_OUTPUT_BYTES}
     their_rows = [{"task_id": task_id, "solution": code} for task_id, _, _, code in programs]

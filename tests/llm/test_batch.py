@@ -43,7 +43,7 @@ def test_input_files_are_cut_to_the_request_and_byte_limits():
     first = json.loads(request_line(batch[0]))
     assert first == {"custom_id": batch[0].key(), "method": "POST", "url": "/v1/chat/completions",
                      "body": chat_body(batch[0])}
-    with pytest.raises(EvolcoderError, match="more than llm.batch_max_bytes"):
+    with pytest.raises(EvolcoderError, match="more than runtime.llm.batch_max_bytes"):
         split_parts(batch, max_requests=4, max_bytes=line - 1)
 
 

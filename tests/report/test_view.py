@@ -11,7 +11,7 @@ import pytest
 from markdown_it import MarkdownIt
 
 from tests.support.browser import coloured_pixels, drawn_share, open_page
-from evolcoder.report.cli import offline_template
+from evolcoder.plots.cli import offline_template
 from tests.support.repo_copy import dvc
 from tests.report.test_charts import COMPOSITION, LOSS_TSV, VERIFY, VERIFY_PLOT, run_report, write_project
 

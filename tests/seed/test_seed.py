@@ -8,8 +8,10 @@ import sys
 import pytest
 
 from tests.support.data import REPO_ROOT, shared_file
+from evolcoder.cli import main
 from evolcoder.config import ConfigError
-from evolcoder.seed.seed import SeedConfig, SeedSourceError, make_seed, record_id
+from evolcoder.files.records import seed_id
+from evolcoder.seed.seed import SeedConfig, SeedSourceError, make_seed
 from evolcoder.jsonl import InputError, read_jsonl
 
 
@@ -31,7 +33,7 @@ def test_code_alpaca_json_list_loads_whole(shared_data):
     assert seed.stats["n_written"] + seed.stats["n_duplicates"] + seed.stats["n_empty_instruction"] == 2017
     first = seed.records[0]
     assert first["instruction"] == raw[0]["instruction"].strip()
-    assert first["id"] == record_id(first["instruction"], first["input"])
+    assert first["id"] == seed_id(first["instruction"], first["input"])
     assert first["source"] == "code_alpaca_2k.json"
     assert set(first) == {"id", "instruction", "input", "output", "source"}
 
@@ -64,7 +66,7 @@ def test_ids_are_stable_and_shuffle_limit_reproducible(tmp_path):
     b = make_seed(SeedConfig(source=str(path), shuffle_seed=7, limit=10)).records
     c = make_seed(SeedConfig(source=str(path), shuffle_seed=8, limit=10)).records
     assert a == b and len(a) == 10 and a != c
-    assert a[0]["id"] == record_id(a[0]["instruction"], "")
+    assert a[0]["id"] == seed_id(a[0]["instruction"], "")
 
 
 @pytest.mark.parametrize(
@@ -138,6 +140,18 @@ def test_stage_writes_outputs_and_metrics(tmp_path):
     assert json.loads((tmp_path / "metrics/seed.json").read_text()) == {"n_written": 2, "n_rejected": 1}
     stats = json.loads((tmp_path / "data/seed/stats.json").read_text())
     assert (stats["n_read"], stats["n_written"], stats["source"]) == (3, 2, "rows.jsonl")
+
+
+def test_evolcoder_seed_writes_what_the_stage_writes(tmp_path, monkeypatch, capsys):
+    rows = jsonl(tmp_path, [row("a"), row("b")])
+    done = run_stage(tmp_path, f"seed:\n  source: {rows}\n")
+    staged = {path: (tmp_path / path).read_bytes() for path in ("data/seed/seed.jsonl", "metrics/seed.json")}
+    other = tmp_path / "other"
+    other.mkdir()
+    monkeypatch.chdir(other)
+    assert main(["seed", "--params", str(tmp_path / "params.yaml")]) == 0
+    assert {path: (other / path).read_bytes() for path in staged} == staged
+    assert capsys.readouterr().out == done.stdout
 
 
 def test_stage_error_is_one_line_and_writes_nothing(tmp_path):

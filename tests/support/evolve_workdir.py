@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from evolcoder.evolve.pipeline import EvolvePaths
+from evolcoder.files.paths import EvolveFiles
+from evolcoder.files.records import MANIFEST
 from evolcoder.llm.prompts import parse_evolution_prompt
 from evolcoder.llm.rewrite import rewrite
 from evolcoder.jsonl import read_jsonl, write_jsonl
@@ -23,7 +24,7 @@ from stages import evolve as stage
 from stages import run_stage
 from tests.support.data import REPO_ROOT
 
-PATHS = EvolvePaths()
+PATHS = EvolveFiles()
 TASKS = ("sum", "reverse", "sort", "count the vowels of", "deduplicate", "rotate", "flatten",
          "chunk", "zip", "invert")
 
@@ -60,7 +61,7 @@ def wrote_nothing(workdir: Path) -> bool:
 
 
 def all_records(workdir: Path) -> list[dict]:
-    manifest = json.loads((workdir / PATHS.out_dir / "manifest.json").read_text())
+    manifest = json.loads((workdir / PATHS.out_dir / MANIFEST).read_text())
     return [r for f in manifest["files"] for r in read_jsonl(workdir / PATHS.out_dir / f["path"])]
 
 

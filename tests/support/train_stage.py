@@ -15,7 +15,7 @@ from typing import Any
 from ruamel.yaml import YAML
 
 from evolcoder.benchmarks import load_benchmark
-from evolcoder.evaluate.config import EvaluateConfig
+from evolcoder.evaluate.config import EvaluateConfig, EvaluateRuntime
 from evolcoder.evaluate.evaluate import evaluate
 from evolcoder.evaluate.samples import read_samples
 from evolcoder.generate.config import GenerateConfig
@@ -87,6 +87,6 @@ def generate_and_evaluate(checkpoint: Path, work: Path, n_tasks: int = 2) -> tup
     generations = work / "humaneval.jsonl"
     generate_benchmark(GenerateConfig(model=str(checkpoint), max_new_tokens=8, device="cpu"), "humaneval", problems,
                        generations, work / "generate")
-    evaluation = evaluate(problems, read_samples(generations, "humaneval"),
-                          EvaluateConfig(workers=1, cache=False, cache_dir=str(work / "cache")))
+    evaluation = evaluate(problems, read_samples(generations, "humaneval"), EvaluateConfig(),
+                          EvaluateRuntime(workers=1, cache=False, cache_dir=str(work / "cache")))
     return evaluation.metrics, read_jsonl(generations)

@@ -18,10 +18,11 @@ from tests.support.data import REPO_ROOT, shared_file
 from evolcoder.benchmarks import get
 from evolcoder.dataset.dataset import UNVERIFIED
 from evolcoder.jsonl import read_jsonl, write_jsonl
-from evolcoder.verify.verify import LABELS
+from evolcoder.files.records import LABELS
 from tests.support.llm_server import LLMServer
-from stages import verify as stage
+from evolcoder.files.paths import VerifyFiles
 
+FILES = VerifyFiles()
 EARLIER_REASONS = ("dry_run", "empty", "non_code")  # dataset checks that come before verification
 
 
@@ -55,7 +56,7 @@ def run(workdir: Path, *stages: str) -> str:
 
 def labelled(workdir: Path) -> dict[str, dict]:
     """Every labelled row of data/verify/rows, by id."""
-    return {row["id"]: row for path in sorted((workdir / stage.OUT_DIR).glob("*.jsonl")) for row in read_jsonl(path)}
+    return {row["id"]: row for path in sorted((workdir / FILES.out_dir).glob("*.jsonl")) for row in read_jsonl(path)}
 
 
 @pytest.fixture(scope="module")
@@ -89,13 +90,13 @@ def test_every_row_gets_a_label_and_real_answers_get_theirs(alpaca):
     verified, detail = label_of("Convert the given string to camelCase")  # it uses the input's variable
     assert verified == "failed" and detail["error"].startswith("NameError: name 'string' is not defined")
 
-    metrics = json.loads((alpaca / stage.METRICS_FILE).read_text())
+    metrics = json.loads((alpaca / FILES.metrics).read_text())
     assert metrics["mode"] == "run" and metrics["rows"] == len(rows)
     assert [metrics[label] for label in LABELS] == [counts[label] for label in LABELS]
     assert metrics["round_0.pass_rate"] == round(
         metrics["round_0.passed"] / sum(metrics[f"round_0.{label}"] for label in ("passed", "failed", "timeout")), 4)
     assert 0 < metrics["method_seed.pass_rate"] < 1 and metrics["method_seed.checked"] > 500
-    plot = json.loads((alpaca / stage.PLOT_FILE).read_text())
+    plot = json.loads((alpaca / FILES.plot).read_text())
     assert plot[0]["group"] == "round 0 seed" and {p["round"] for p in plot} == {0, 1}
 
 
@@ -158,11 +159,11 @@ def test_tests_mode_through_the_loopback_teacher_and_no_call_resent(tmp_path):
                for r in asked if r["verified"] == "skipped")
     assert {i: r["verified"] for i, r in labelled(tmp_path).items()} == {i: r["verified"] for i, r in first.items()}
     assert (tmp_path / "data/llm_cache/ledger.sqlite").read_bytes() == evolve_ledger  # evolve's ledger untouched
-    metrics = json.loads((tmp_path / stage.METRICS_FILE).read_text())
+    metrics = json.loads((tmp_path / FILES.metrics).read_text())
     assert metrics["tests.unusable"] == counts["skipped"] - sum(
         r["verify_detail"].get("reason", "").startswith("nothing to test") for r in first.values())
 
-    shutil.rmtree(tmp_path / stage.OUT_DIR)  # anyone holding the verify ledger replays the labels offline
+    shutil.rmtree(tmp_path / FILES.out_dir)  # anyone holding the verify ledger replays the labels offline
     write_params(tmp_path, seed={"limit": 60}, evolve={"limit": 20}, llm={"provider": "replay"}, verify={"mode": "tests"})
     run(tmp_path, "verify")
     assert {i: r["verified"] for i, r in labelled(tmp_path).items()} == {i: r["verified"] for i, r in first.items()}

@@ -9,12 +9,13 @@ import pytest
 
 from evolcoder.llm.prompts import write_tests_prompt
 from evolcoder.llm import ChatRequest, ChatResult, FatalError, Ledger, LLMClient, LLMConfig
-from evolcoder.verify.config import VerifyConfig
+from evolcoder.verify.config import VerifyConfig, VerifyRuntime
 from evolcoder.verify.extract import parse
 from evolcoder.verify.teacher import AssertWriter, interface_of
 from evolcoder.verify.verify import Answer, compile_error, verify_answers
 
-FAST = VerifyConfig(mode="run", timeout_s=1.0, memory_mb=512, max_output_kb=4, workers=2)
+FAST = VerifyConfig(mode="run", timeout_s=1.0, memory_mb=512, max_output_kb=4)
+TWO_WORKERS = VerifyRuntime(workers=2)
 
 
 def answers(*outputs: str) -> list[Answer]:
@@ -22,7 +23,7 @@ def answers(*outputs: str) -> list[Answer]:
 
 
 def labels_of(outputs: dict[str, str], config: VerifyConfig = FAST, teacher=None) -> dict[str, tuple[str, dict]]:
-    labels = verify_answers(answers(*outputs.values()), config, teacher)
+    labels = verify_answers(answers(*outputs.values()), config, TWO_WORKERS, teacher)
     return {name: (label.verified, label.detail) for name, label in zip(outputs, labels)}
 
 
@@ -130,7 +131,7 @@ def run_tests_mode(tmp_path, rows: dict[str, tuple[str, str]], replies: dict[str
     with Ledger(tmp_path / "ledger") as ledger:
         writer = AssertWriter(LLMClient(llm, ledger, provider=teacher), llm)
         items = [Answer(name, 1, "constraints", task, "", out) for name, (task, out) in rows.items()]
-        labels = verify_answers(items, VerifyConfig(mode="tests", timeout_s=2.0, workers=1), writer)
+        labels = verify_answers(items, VerifyConfig(mode="tests", timeout_s=2.0), VerifyRuntime(workers=1), writer)
     return teacher, {name: (label.verified, label.detail) for name, label in zip(rows, labels)}
 
 

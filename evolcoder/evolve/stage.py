@@ -1,5 +1,5 @@
-"""The evolve stage as functions: the run (`python -m stages.evolve`, `evolcoder evolve`) and its
-estimate (`evolcoder evolve --estimate`).
+"""The evolve stage: the run (`python -m stages.evolve`, `evolcoder evolve`) and its estimate
+(`evolcoder evolve --estimate`).
 
 A run writes its outputs only once every round has passed the failure policy (or was kept on
 purpose with `evolve.on_failure: keep`): a run that fails, or that the budget stops, exits
@@ -9,7 +9,6 @@ for the next run.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 from evolcoder.config import load_section
@@ -19,23 +18,12 @@ from evolcoder.evolve.estimate import format_estimate
 from evolcoder.evolve.output import data_provider, evolve_metrics, write_rounds
 from evolcoder.evolve.records import load_seed_pool
 from evolcoder.evolve.rounds import Evolver
+from evolcoder.files.paths import EvolveFiles
 from evolcoder.jsonl import write_json
 from evolcoder.llm import Ledger, LLMClient, LLMConfig
 from evolcoder.llm.ledger import FILENAME as LEDGER_FILE
 
-
-@dataclass(frozen=True)
-class EvolvePaths:
-    """Where the stage reads the seed set and writes its outputs (relative to the repository)."""
-
-    seed: Path = Path("data/seed/seed.jsonl")
-    out_dir: Path = Path("data/evol")
-    ledger: Path = Path("data/llm_cache")
-    metrics: Path = Path("metrics/evolve.json")  # the headline `dvc exp show` compares
-    stats: Path = Path("data/evol/stats.json")  # every counter, per round and reason
-
-
-# What metrics/evolve.json holds; `on_failure` and `partial_rounds` say whether a round was kept
+# What the metrics file holds; `on_failure` and `partial_rounds` say whether a round was kept
 # partial on purpose.
 HEADLINE = ("provider", "kept_total", "total.calls", "total.cost_usd", "partial_rounds", "on_failure")
 
@@ -44,20 +32,20 @@ def load_configs(params: str | Path) -> tuple[EvolveConfig, LLMConfig]:
     return load_section(params, "evolve", EvolveConfig), load_section(params, "llm", LLMConfig)
 
 
-def run_evolve(params: str | Path, paths: EvolvePaths = EvolvePaths()) -> str:
+def run(params: str | Path, files: EvolveFiles = EvolveFiles()) -> str:
     """Run every round and write the outputs; return what to print (warnings for partial rounds,
     then a summary of the data and of what this run sent)."""
     config, llm = load_configs(params)
-    pool = load_seed_pool(paths.seed, config.limit)
-    with Ledger(paths.ledger) as ledger:
+    pool = load_seed_pool(files.seed, config.limit)
+    with Ledger(files.ledger) as ledger:
         client = LLMClient(llm, ledger, provider=teacher_provider(llm, ledger))
         evolver = Evolver(config, llm, client, {item.root_id: item.output for item in pool})
         rounds = evolver.run(pool)
     provider = data_provider(rounds, fallback=client.provider.name)
-    write_rounds(paths.out_dir, rounds, provider, llm.model)
+    write_rounds(files.out_dir, rounds, provider, llm.model)
     metrics = evolve_metrics(rounds, provider, llm.model, config, len(pool))
-    write_json(paths.stats, metrics)
-    write_json(paths.metrics, {key: metrics[key] for key in HEADLINE})
+    write_json(files.stats, metrics)
+    write_json(files.metrics, {key: metrics[key] for key in HEADLINE})
     usage = client.usage
     warnings = [f"evolve: warning: round {r.round} is kept as a partial round (evolve.on_failure: keep): "
                 + "; ".join(r.breaches) for r in rounds if r.breaches]
@@ -67,12 +55,12 @@ def run_evolve(params: str | Path, paths: EvolvePaths = EvolvePaths()) -> str:
         f"{usage.retries} retries), {usage.cached} came from the ledger; the data cost ${usage.cost_usd:.4f}")])
 
 
-def estimate_run(params: str | Path, paths: EvolvePaths = EvolvePaths()) -> str:
+def estimate(params: str | Path, files: EvolveFiles = EvolveFiles()) -> str:
     """The calls, tokens and USD a run would make, per round and in total; sends nothing."""
     config, llm = load_configs(params)
-    pool = load_seed_pool(paths.seed, config.limit)
+    pool = load_seed_pool(files.seed, config.limit)
     stats = {}
-    if (paths.ledger / LEDGER_FILE).is_file():  # an estimate never creates the ledger
-        with Ledger(paths.ledger) as ledger:
+    if (files.ledger / LEDGER_FILE).is_file():  # an estimate never creates the ledger
+        with Ledger(files.ledger) as ledger:
             stats = ledger.answer_stats(llm.model, "evolve")
     return format_estimate(pool, config, llm, stats)

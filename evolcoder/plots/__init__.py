@@ -1,0 +1,1 @@
+"""Commands on the plot files the stages write: `evolcoder plots-template` (`cli`)."""

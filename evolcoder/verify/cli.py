@@ -1,0 +1,17 @@
+"""`evolcoder verify`: the verify stage outside DVC, as `dvc repro verify` runs it."""
+
+from __future__ import annotations
+
+import argparse
+
+from evolcoder.config import add_params_option
+from evolcoder.verify import stage
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_params_option(parser)
+
+
+def run(args: argparse.Namespace) -> int:
+    print(stage.run(args.params))
+    return 0
