@@ -8,8 +8,10 @@ On a connected machine, from the repository root, one command builds it:
 sysconfig.get_platform())"` there). It holds the project's pinned dependencies (pyproject.toml) and
 all of theirs, as wheels for that machine: torch's CUDA build with NVIDIA's libraries (about 4 GB
 in all), DeepSpeed and its hjson, py-cpuinfo, msgpack, ninja, einops, nvidia-ml-py, dvclive's
-own... A package published only as a source archive (DeepSpeed) is built into a wheel here;
-that works for pure-Python ones, and the command stops naming any other. Carry `.whl/` along
+own... It resolves the closure for this machine first: a package published only as a source
+archive (DeepSpeed, antlr4-python3-runtime) is built into a wheel here, which suits any machine
+for a pure-Python one; a wheel this machine's platform needs and the GPU machine's does not
+stays in `.whl/` unused. Carry `.whl/` along
 with the repository: `bash bench/gpu_check.sh` installs what the GPU machine's Python lacks
 from it, dependencies resolved from `.whl/` alone (`python bench/gpu_wheels.py missing` lists
 what it lacks).
@@ -26,8 +28,6 @@ import tomllib
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-NO_WHEEL = re.compile(r"No matching distribution found for (\S+)")
-ATTEMPTS = 20  # source-only packages built per run, at most
 
 
 def requirements(pyproject: Path = REPO / "pyproject.toml") -> list[str]:
@@ -65,32 +65,39 @@ def missing(reqs: list[str]) -> list[str]:
     return absent
 
 
+def platform_tags(platform: str) -> list[str]:
+    """`platform` and the older tags a machine of it also runs: pip takes only the tags it is given
+    (a wheel built for glibc 2.17 is listed as manylinux_2_17 or manylinux2014, and runs on 2.28)."""
+    found = re.fullmatch(r"manylinux_2_(\d+)_(\w+)", platform)
+    if not found:
+        return [platform]
+    glibc, arch = int(found.group(1)), found.group(2)
+    legacy = [f"manylinux{name}_{arch}" for name, minor in (("2014", 17), ("2010", 12), ("1", 5)) if minor <= glibc]
+    return [f"manylinux_2_{minor}_{arch}" for minor in range(glibc, 4, -1)] + legacy
+
+
 def build(dest: Path, python_version: str, platform: str) -> int:
-    """Download every wheel of the closure for the target into `dest`, building source-only ones."""
+    """Every wheel of the closure for the target in `dest`: this machine's closure first (wheels, and
+    source archives where a package has none, built into wheels here), then the target's wheels."""
+    pip = [sys.executable, "-m", "pip"]
+    reqs = requirements()
     dest.mkdir(parents=True, exist_ok=True)
-    download = [sys.executable, "-m", "pip", "download", "--only-binary=:all:", "--platform", platform,
-                "--python-version", python_version, "--implementation", "cp", "--find-links", str(dest),
-                "--dest", str(dest), *requirements()]
-    built: set[str] = set()
-    for _ in range(ATTEMPTS):
-        result = subprocess.run(download, capture_output=True, text=True)
-        if result.returncode == 0:
-            print(f"gpu_wheels: {len(list(dest.glob('*.whl')))} wheels in {dest} for Python {python_version}, "
-                  f"{platform}")
-            return 0
-        source_only = NO_WHEEL.search(result.stderr)
-        name = source_only.group(1) if source_only else None
-        if name is None or name in built:
-            print(result.stdout[-2000:] + result.stderr[-3000:], file=sys.stderr)
-            why = (f"the wheel built here for {name} does not suit {platform}: build the wheelhouse on a machine "
-                   "like the GPU one" if name else "see pip's error above")
-            print(f"gpu_wheels: pip download failed: {why}", file=sys.stderr)
-            return 1
-        print(f"gpu_wheels: {name} has no wheel for {platform}: building one from its source archive", flush=True)
-        subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--wheel-dir", str(dest), name], check=True)
-        built.add(name)
-    print(f"gpu_wheels: gave up after building {ATTEMPTS} source-only packages", file=sys.stderr)
-    return 1
+    subprocess.run([*pip, "download", "--dest", str(dest), *reqs], check=True)
+    sources = sorted(p for p in dest.iterdir() if p.name.endswith((".tar.gz", ".zip")))
+    if sources:
+        subprocess.run([*pip, "wheel", "--no-deps", "--wheel-dir", str(dest), *map(str, sources)], check=True)
+        for source in sources:
+            source.unlink()
+    platforms = [arg for tag in platform_tags(platform) for arg in ("--platform", tag)]
+    target = subprocess.run([*pip, "download", "--only-binary=:all:", *platforms, "--python-version", python_version,
+                             "--implementation", "cp", "--find-links", str(dest), "--dest", str(dest), *reqs])
+    if target.returncode != 0:
+        print(f"gpu_wheels: a package above has no wheel for Python {python_version} on {platform}, and the one "
+              "built here from its source does not suit it: build the wheelhouse on a machine like the GPU one "
+              "(same platform and Python)", file=sys.stderr)
+        return 1
+    print(f"gpu_wheels: {len(list(dest.glob('*.whl')))} wheels in {dest} for Python {python_version} on {platform}")
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
