@@ -38,18 +38,13 @@ def test_without_a_gpu_it_says_so_in_one_line_and_exits_at_once():
         "gpu_check: no NVIDIA GPU here (nvidia-smi lists none); nothing to check. Run it on a CUDA machine."]
 
 
-@pytest.mark.parametrize("driver_cuda, verdict", [
-    ("12.8", "which this driver does not run (it supports CUDA 12.8): take the build for CUDA 12.8 or older from "
-             "PyTorch's index"),
-    ("13.1", "which this driver runs (it supports CUDA 13.1)."),
-])
-def test_with_a_cpu_torch_it_prints_the_plan_then_the_cuda_torch_to_install(tmp_path, driver_cuda, verdict):
+def test_with_a_cpu_torch_it_prints_the_plan_then_the_cuda_torch_to_install(tmp_path):
     import torch
 
     if torch.version.cuda is not None:
         pytest.skip("this torch is a CUDA build")
     fake = tmp_path / "nvidia-smi"
-    fake.write_text(NVIDIA_SMI.replace("CUDA_VERSION", driver_cuda))
+    fake.write_text(NVIDIA_SMI.replace("CUDA_VERSION", "12.8"))
     fake.chmod(0o755)
     env = {k: v for k, v in os.environ.items() if k != "CUDA_VISIBLE_DEVICES"}
     env["PATH"] = f"{tmp_path}{os.pathsep}{env['PATH']}"
@@ -63,8 +58,20 @@ def test_with_a_cpu_torch_it_prints_the_plan_then_the_cuda_torch_to_install(tmp_
     message = lines[-1]
     assert message.startswith(f"gpu_check: this Python's torch ({torch.__version__}, in ") and "is a CPU build" in message
     assert (" -m pip install --force-reinstall torch==2.13.0` takes PyPI's Linux x86-64 wheel, built for CUDA 13.0, "
-            f"{verdict}") in message
+            "which this driver does not run (it supports CUDA 12.8): take the build for CUDA 12.8 or older from "
+            "PyTorch's index") in message
     assert "python bench/gpu_wheels.py build" in message
+
+
+def test_a_driver_new_enough_for_pypis_cuda_torch_is_told_so(monkeypatch):
+    import torch
+
+    monkeypatch.setattr(gpu_check, "driver_cuda_version", lambda: "13.1")
+    monkeypatch.setattr(torch.version, "cuda", None)  # a CPU build
+    assert "built for CUDA 13.0, which this driver runs (it supports CUDA 13.1)." in gpu_check.cuda_problem([])
+    monkeypatch.setattr(torch.version, "cuda", "13.0")  # a CUDA build that sees no GPU
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert "built for CUDA 13.0 but sees no GPU" in gpu_check.cuda_problem([])
 
 
 @pytest.mark.parametrize("name, peak", [
@@ -139,3 +146,20 @@ def test_cpu_dry_run_trains_generates_and_serves_through_the_projects_code(tmp_p
     assert rows["generate server (openai backend)"]["tokens_per_s"] > 0
     table = result.stdout[result.stdout.index("check "):]
     assert all(name in table for name in rows) and "tokens/s" in table and "MFU" in table and "est. MB" in table
+
+
+@pytest.mark.slow
+def test_cpu_dry_run_of_the_paper_rows_trains_on_two_ranks_both_ways_and_generates_in_two_shards(tmp_path):
+    out = tmp_path / "gpu_check.json"
+    result = subprocess.run(["bash", "bench/gpu_check.sh", "--cpu-dry-run", "--mode", "paper", "--out", str(out)],
+                            cwd=REPO_ROOT, capture_output=True, text=True, timeout=1200)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    rows = {row["check"]: row for row in json.loads(out.read_text())["rows"]}
+    assert list(rows) == ["train fp32, zero3_offload, checkpointing", "train fp32, zero3, checkpointing",
+                          "generate, one shard per GPU", "generate, forced out-of-memory"]
+    for name in list(rows)[:2]:
+        assert (rows[name]["ranks"], rows[name]["batch"], rows[name]["steps"]) == (2, "4x1024", 3)
+        assert rows[name]["tokens_per_s"] > 0 and "error" not in rows[name]
+    assert rows["generate, one shard per GPU"]["tokens_per_s"] > 0
+    assert rows["generate, one shard per GPU"]["note"] == "2 shards, 4 tasks, model loads included"
+    assert rows["generate, forced out-of-memory"]["note"] == "skipped: a forced out-of-memory needs CUDA (a memory cap)"
