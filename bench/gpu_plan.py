@@ -34,7 +34,7 @@ sys.path.insert(0, str(REPO))
 
 from evolcoder.config import load_section  # noqa: E402
 from evolcoder.gen.config import GenerateConfig  # noqa: E402
-from evolcoder.train.config import ScratchModelConfig, TrainConfig  # noqa: E402
+from evolcoder.train.config import STARCODER_LORA_TARGETS, ScratchModelConfig, TrainConfig  # noqa: E402
 from train_memory import GB, ModelShape, Setup, estimate, largest_batch, usable, zero3_limits  # noqa: E402
 
 PAPER_PROFILE = REPO / "configs" / "wizardcoder-15b.yaml"
@@ -77,7 +77,7 @@ CPU_DRY_RUN = Scale(ScratchModelConfig(n_layer=2, n_embd=64, n_head=4, n_positio
 QUICK_TRAININGS = {  # row name: train params on top of the common ones
     "train packed": {"packing": True},
     "train length-grouped": {"group_by_length": True},
-    "train LoRA, packed": {"packing": True, "adapter": "lora"},
+    "train LoRA, packed": {"packing": True, "adapter": "lora", "lora_target_modules": list(STARCODER_LORA_TARGETS)},
 }
 
 
