@@ -105,6 +105,9 @@ class TrainConfig:
     lora_target_modules: str | list[str] = "auto"
     gradient_checkpointing: bool = False
     seed: int = 42
+    # a run folder (or <run>/checkpoint-<step>) under runtime.train.work_dir whose checkpoint this
+    # run starts from when only the training code differs (evolcoder.train.workdir.continue_run)
+    continue_from: str | None = None
     logging_steps: int = 1
     save_steps: int = 25
     save_total_limit: int = 2
@@ -131,6 +134,8 @@ class TrainConfig:
               "change one of train.global_batch_size, per_device_batch_size, num_processes, num_nodes")
         check(self.master_addr is None or bool(self.master_addr.strip()), "train.master_addr",
               "must be an address (the first host's, on the network the nodes share) or null")
+        check(self.continue_from is None or bool(self.continue_from.strip()), "train.continue_from",
+              "must name a run folder under runtime.train.work_dir (or <run>/checkpoint-<step>), or be null")
         check(self.num_nodes == 1 or self.hostfile is not None, "train.hostfile",
               f"num_nodes={self.num_nodes} needs a DeepSpeed hostfile (lines 'host slots=N')")
         self._check_lora()

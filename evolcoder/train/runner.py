@@ -19,14 +19,14 @@ from evolcoder.train.adapters import merge_adapter
 from evolcoder.train.config import ModelConfig, TrainConfig
 from evolcoder.train.launch import check_gpus_per_rank, has_gpu, launch
 from evolcoder.train.model import build_scratch_model, train_tokenizer
-from evolcoder.train.workdir import last_checkpoint, prepare_run_dir, run_key
+from evolcoder.train.workdir import continue_run, holding, last_checkpoint, prepare_run_dir, run_record
 
 # What metrics/train.json holds: facts of the trained model and its data, the same for every run
 # of the same inputs. How this run went (tokens/s, the step it resumed from, peak GPU memory)
 # is printed instead: a hashed output must not change with the machine's speed or a restart.
 METRIC_KEYS = ("final_loss", "best_loss", "steps", "tokens_seen", "padding_efficiency", "n_params",
                "trainable_params", "rows", "truncated_rows", "fully_masked_rows", "world_size",
-               "gradient_accumulation_steps")
+               "gradient_accumulation_steps", "continued_from", "continued_code_differs")
 
 
 @dataclass
@@ -39,9 +39,12 @@ class RunPaths:
 def run_training(model_cfg: ModelConfig, train_cfg: TrainConfig, paths: RunPaths) -> dict[str, Any]:
     """Train (resuming this run's last checkpoint if any); return the summary the ranks wrote."""
     check_inputs(train_cfg, paths)
-    params = {"model": recipe(model_cfg), "train": recipe(train_cfg)}
-    key = run_key(params, paths.data, train_cfg.deepspeed_config)
-    run_dir = prepare_run_dir(train_cfg.work_dir, key)
+    run_dir = prepare_run_dir(train_cfg.work_dir, training_record(model_cfg, train_cfg, paths.data))
+    continued = {"continued_from": None, "continued_code_differs": False}
+    if train_cfg.continue_from:
+        continued = continue_run(run_dir, train_cfg.continue_from, train_cfg.work_dir)
+        print(f"train: continuing {continued['continued_from']}"
+              + (", trained by other code" if continued["continued_code_differs"] else ""), flush=True)
     resume = last_checkpoint(run_dir)
     print(f"train: run folder {run_dir}" + (f", resuming from {resume.name}" if resume else ""), flush=True)
     model, revision = starting_model(model_cfg, train_cfg.seed, paths.data, run_dir)
@@ -59,11 +62,18 @@ def run_training(model_cfg: ModelConfig, train_cfg: TrainConfig, paths: RunPaths
         shutil.rmtree(paths.output_dir)  # no stale shards from an earlier run
     spec_path = run_dir / "spec.json"
     write_json(spec_path, spec)
-    launch(train_cfg, spec_path, run_dir)
+    with holding(run_dir):
+        launch(train_cfg, spec_path, run_dir)
     if train_cfg.adapter == "lora":
         merge_adapter(spec["model"], spec["revision"], paths.output_dir, train_cfg.precision)
     with open(run_dir / "summary.json", encoding="utf-8") as f:
-        return {"run_key": key, "run_dir": str(run_dir), **json.load(f)}
+        return {"run_key": run_dir.name, "run_dir": str(run_dir), **json.load(f), **continued}
+
+
+def training_record(model_cfg: ModelConfig, train_cfg: TrainConfig, data: Path) -> dict[str, Any]:
+    """What the run's key hashes: the model and train recipes, the data, the DeepSpeed config, the code."""
+    params = {"model": recipe(model_cfg), "train": recipe(train_cfg)}
+    return run_record(params, data, train_cfg.deepspeed_config)
 
 
 def check_inputs(train_cfg: TrainConfig, paths: RunPaths) -> None:

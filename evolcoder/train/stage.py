@@ -1,5 +1,6 @@
 """The train stage: fine-tune with DeepSpeed on the training set, resumably
-(`python -m stages.train`, `evolcoder train`)."""
+(`python -m stages.train`, `evolcoder train`), and the clean-up of old run folders
+(`evolcoder train --clean`)."""
 
 from __future__ import annotations
 
@@ -8,10 +9,10 @@ from pathlib import Path
 from evolcoder.config import load_section, recipe
 from evolcoder.download import file_sha256
 from evolcoder.files.paths import TrainFiles
-from evolcoder.jsonl import write_json
+from evolcoder.jsonl import read_json, write_json
 from evolcoder.train.config import ModelConfig, TrainConfig
-from evolcoder.train.runner import METRIC_KEYS, RunPaths, run_training
-from evolcoder.train.workdir import remove_run_dir
+from evolcoder.train.runner import METRIC_KEYS, RunPaths, run_training, training_record
+from evolcoder.train.workdir import clean_runs, key_of, remove_run_dir, source_run_dir
 
 
 def run(params: str | Path, files: TrainFiles = TrainFiles()) -> str:
@@ -35,3 +36,23 @@ def run(params: str | Path, files: TrainFiles = TrainFiles()) -> str:
         lines.append(f"train: warning: dropped {len(ids)} rows whose prompt alone fills train.max_length="
                      f"{train.max_length} (no answer token left to learn): {', '.join(ids[:10])}")
     return "\n".join(lines)
+
+
+def clean(params: str | Path, dry_run: bool = False, files: TrainFiles = TrainFiles()) -> str:
+    """Remove the run folders under runtime.train.work_dir but the one the checkpoint came from,
+    the one this recipe, data and code would resume, the one train.continue_from names and any a
+    training is running in (each decision is printed); return the total."""
+    model = load_section(params, "model", ModelConfig)
+    train = load_section(params, "train", TrainConfig)
+    keep = {}
+    trained_in = files.checkpoint / "params.json"
+    if trained_in.is_file():
+        keep[read_json(trained_in)["run_key"]] = f"{files.checkpoint} was trained in it (the model DVC tracks)"
+    if files.data.is_file():
+        keep[key_of(training_record(model, train, files.data))] = (
+            f"the run of {params}'s recipe, {files.data} and this code (`dvc repro train` resumes it)")
+    if train.continue_from:
+        keep[source_run_dir(train.work_dir, train.continue_from).name] = "train.continue_from names it"
+    removed = clean_runs(train.work_dir, keep, dry_run)
+    return (f"train clean: {'would free' if dry_run else 'freed'} {sum(size for _, size in removed) / 1e9:.2f} GB "
+            f"in {len(removed)} run folder(s) under {train.work_dir}")
