@@ -68,6 +68,12 @@ class CurveCallback(TrainerCallback):
             for entry in state.log_history:
                 self._to_live(entry)
 
+    def on_step_end(self, args, state, control, **kwargs) -> None:
+        # The last step is logged whatever runtime.train.logging_steps says: the curve and final_loss
+        # end where training did, and a run shorter than one interval still has a curve (DVC's output).
+        if state.global_step >= state.max_steps:
+            control.should_log = True
+
     def on_log(self, args, state, control, logs=None, **kwargs) -> None:
         counts = torch.tensor(self.tally.take(), dtype=torch.long, device=args.device)
         if torch.distributed.is_available() and torch.distributed.is_initialized():

@@ -20,18 +20,29 @@ OVERRIDES = {
 }
 
 
+def write_first_humaneval_tasks(dest: Path, n_tasks: int) -> None:
+    """HumanEval's first `n_tasks` tasks as the user's own data/benchmarks/humaneval.jsonl (no
+    param limits the tasks a benchmark scores); pair it with `without_humaneval_fetch`."""
+    write_jsonl(dest / "data/benchmarks/humaneval.jsonl", get("humaneval").public_rows()[:n_tasks])
+
+
+def without_humaneval_fetch(params: dict) -> None:
+    """Drop the default params' fetch of the whole of HumanEval, whose output is the user's file now."""
+    # a new mapping, not a deletion: ruamel cannot write a commented mapping left empty
+    params["fetch"] = {name: entry for name, entry in params["fetch"].items() if name != "humaneval"}
+
+
 def smaller_profile(dest: Path) -> None:
     """The first tasks of each benchmark as the user's own files in data/benchmarks/ (in place of
     the default profile's fetch of the whole of HumanEval), and the overrides above, written into
     the default params (conf/config.yaml) so that `dvc exp run` keeps them."""
-    write_jsonl(dest / "data/benchmarks/humaneval.jsonl", get("humaneval").public_rows()[:N_TASKS])
+    write_first_humaneval_tasks(dest, N_TASKS)
     with_mbpp = MBPP_TEST.is_file()
     if with_mbpp:  # as CI does with the real file, on its first tasks to keep it short
         (dest / "data/benchmarks/mbpp.jsonl").write_text("".join(MBPP_TEST.read_text().splitlines(True)[:N_TASKS]))
 
     def shrink(params: dict) -> None:
-        # a new mapping, not a deletion: ruamel cannot write a commented mapping left empty
-        params["fetch"] = {name: entry for name, entry in params["fetch"].items() if name != "humaneval"}
+        without_humaneval_fetch(params)
         if with_mbpp:
             params["benchmarks"].append("mbpp")
         for keys, value in OVERRIDES.items():
