@@ -120,7 +120,7 @@ def test_the_forced_out_of_memory_cap_holds_the_model_and_a_few_rows():
 @pytest.mark.slow
 def test_cpu_dry_run_trains_generates_and_serves_through_the_projects_code(tmp_path):
     out = tmp_path / "gpu_check.json"
-    server = f"{sys.executable} tests/llm_server.py --port {{port}} --model {{model}}"  # the loopback server in vLLM's place
+    server = f"{sys.executable} tests/support/llm_server.py --port {{port}} --model {{model}}"  # the loopback server in vLLM's place
     result = subprocess.run(["bash", "bench/gpu_check.sh", "--cpu-dry-run", "--mode", "quick", "--out", str(out),
                              "--server-command", server], cwd=REPO_ROOT, capture_output=True, text=True, timeout=1200)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]

@@ -16,7 +16,7 @@ from tests.support.repo_copy import copy_repo, run_stage
 TOY_MODULE = '''"""A toy benchmark: arithmetic tasks from a local JSONL, tested by asserts."""
 
 from evolcoder.benchmarks.base import Benchmark, Column, Problem
-from evolcoder.templates import CODE_TASK_PREFIX, alpaca_prompt
+from evolcoder.templates import CODE_TASK_PREFIX, task_prompt
 
 
 class Toy(Benchmark):
@@ -28,8 +28,8 @@ class Toy(Benchmark):
                         text=row["text"], canonical_solution=row["solution"], test_list=tuple(row["tests"]))
                 for row in rows]
 
-    def prompt(self, problem, tabs=False):
-        return alpaca_prompt(CODE_TASK_PREFIX + problem.text)
+    def prompt(self, problem, tabs=False, style="alpaca"):
+        return task_prompt(CODE_TASK_PREFIX + problem.text, style, tabs)
 
     def test_program(self, problem, program):
         return "\\n".join([program, *problem.test_list]) + "\\n"

@@ -2,7 +2,7 @@
 every way it fails: it exits at once, never listens, or dies mid-run. A clear error each time,
 no samples file, and nothing left running.
 
-The commands start the project's loopback test server (tests/llm_server.py, about a second) or
+The commands start the project's loopback test server (tests/support/llm_server.py, about a second) or
 Hugging Face's `transformers serve` (about 15 s, one test), as a user's command would start vLLM.
 """
 

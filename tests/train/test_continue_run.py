@@ -1,5 +1,5 @@
 """A hotfix does not restart a run from step 0: real DeepSpeed ranks on the CPU (the tiny model of
-tests/test_train_run.py), one run killed in spirit after its checkpoints, then the train stage run
+tests/train/test_run.py), one run killed in spirit after its checkpoints, then the train stage run
 from a copy of the code with one line changed, continuing that run's checkpoint."""
 
 from __future__ import annotations
