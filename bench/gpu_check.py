@@ -149,9 +149,10 @@ def run_rows(rows: list[Row], scale: Scale, data: Path, work: Path, facts: dict[
 
 
 def training_row(model: ScratchModelConfig, row: TrainRow, data: Path, out: Path, facts: dict[str, Any]) -> dict:
-    cfg = dataclasses.replace(row.config, work_dir=str(out.parent / "runs"))
+    cfg = row.config
+    runtime = dataclasses.replace(row.runtime, work_dir=str(out.parent / "runs"))
     model_cfg = ModelConfig(init="scratch", config=model)
-    summary = run_training(model_cfg, cfg, RunPaths(data=data, output_dir=out / "model", curves_dir=out / "curves"))
+    summary = run_training(model_cfg, cfg, runtime, RunPaths(data=data, output_dir=out / "model", curves_dir=out / "curves"))
     tokens_per_s = summary["steady_tokens_per_s"] or summary["tokens_per_s"]
     flops = flops_per_token(summary, model, cfg)
     peak = facts["peak_bf16_tflops"]

@@ -36,13 +36,14 @@ from evolcoder.config import load_section
 from evolcoder.generate.config import GenerateConfig
 from evolcoder.profile.compose import compose
 from evolcoder.train.adapters import LORA_TARGETS
-from evolcoder.train.config import ScratchModelConfig, TrainConfig
+from evolcoder.train.config import ScratchModelConfig, TrainConfig, TrainRuntime
 from bench.train_memory import GB, ModelShape, Setup, estimate, largest_batch, usable, zero3_limits
 
 PAPER_PROFILE = "wizardcoder-15b"  # conf/profile/wizardcoder-15b.yaml, as `evolcoder profile` composes it
 ZERO3, ZERO3_OFFLOAD = "configs/deepspeed/zero3.json", "configs/deepspeed/zero3_offload.json"
 MODES = ("all", "paper", "quick")
 SHARDS_CHECK, OOM_CHECK = "generate, one shard per GPU", "generate, forced out-of-memory"
+NO_CHECKPOINTS = TrainRuntime(save_steps=10**6)  # a check's run saves none
 SHM_NEEDED = 1 << 30  # NCCL's shared-memory transport between the ranks of one node
 
 
@@ -110,6 +111,7 @@ class TrainRow:
     config: TrainConfig
     estimate_bytes: float | None  # per GPU, bench/train_memory.py's peak
     skip: str | None = None
+    runtime: TrainRuntime = NO_CHECKPOINTS
 
 
 @dataclass(frozen=True)
@@ -149,8 +151,7 @@ def paper_rows(cards: list[Card], scale: Scale) -> list[Row]:
         config = dataclasses.replace(
             train, precision=precision if cards else "fp32", deepspeed_config=deepspeed_config, num_processes=ranks,
             num_nodes=1, hostfile=None, max_length=min(train.max_length, scale.model.n_positions),
-            max_steps=scale.paper_steps, warmup_steps=min(train.warmup_steps, scale.paper_steps // 2),
-            save_steps=10**6)
+            max_steps=scale.paper_steps, warmup_steps=min(train.warmup_steps, scale.paper_steps // 2))
         name = (f"train {config.precision}, {Path(deepspeed_config).stem}, "
                 f"{'checkpointing' if config.gradient_checkpointing else 'no checkpointing'}")
         rows.append(sized_row(name, config, cards, scale, most=min(train.per_device_batch_size, scale.batch),
@@ -166,7 +167,7 @@ def paper_rows(cards: list[Card], scale: Scale) -> list[Row]:
 
 def quick_rows(cards: list[Card], scale: Scale) -> list[Row]:
     common = TrainConfig(precision=scale.precision, max_steps=scale.steps, max_length=scale.max_length, lr=1e-4,
-                         warmup_steps=min(10, scale.steps), save_steps=10**6, group_by_length=False,
+                         warmup_steps=min(10, scale.steps), group_by_length=False,
                          deepspeed_config=ZERO3)
     rows: list[Row] = [sized_row(name, dataclasses.replace(common, **settings), cards[:1], scale, most=scale.batch,
                                  accumulation=1)
