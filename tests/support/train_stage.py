@@ -19,7 +19,7 @@ from evolcoder.benchmarks import load_benchmark
 from evolcoder.evaluate.config import EvaluateConfig, EvaluateRuntime
 from evolcoder.evaluate.evaluate import evaluate
 from evolcoder.evaluate.samples import read_samples
-from evolcoder.generate.config import GenerateConfig
+from evolcoder.generate.config import GenerateConfig, GenerateRuntime
 from evolcoder.generate.runner import generate_benchmark
 from evolcoder.jsonl import read_jsonl, write_jsonl
 from evolcoder.train.config import TrainRuntime
@@ -87,8 +87,8 @@ def generate_and_evaluate(checkpoint: Path, work: Path, n_tasks: int = 2) -> tup
     backend, on the CPU) and score them in the sandbox: the metrics and the generated rows."""
     problems = load_benchmark("humaneval")[:n_tasks]
     generations = work / "humaneval.jsonl"
-    generate_benchmark(GenerateConfig(model=str(checkpoint), max_new_tokens=8, device="cpu"), "humaneval", problems,
-                       generations, work / "generate")
+    generate_benchmark(GenerateConfig(model=str(checkpoint), max_new_tokens=8), GenerateRuntime(device="cpu"),
+                       "humaneval", problems, generations, work / "generate")
     evaluation = evaluate(problems, read_samples(generations, "humaneval"), EvaluateConfig(),
                           EvaluateRuntime(workers=1, cache=False, cache_dir=str(work / "cache")))
     return evaluation.metrics, read_jsonl(generations)
