@@ -53,8 +53,8 @@ def paper_profile() -> tuple[TrainConfig, GenerateConfig, GenerateRuntime]:
     with tempfile.TemporaryDirectory() as folder:
         params = Path(folder) / "params.yaml"
         params.write_text(compose(REPO, [f"profile={PAPER_PROFILE}"]), encoding="utf-8")
-        return (load_section(params, "train", TrainConfig), load_section(params, "generate", GenerateConfig),
-                load_runtime(params, "generate", GenerateRuntime))
+        runtime = load_runtime(params, "generate", GenerateRuntime)  # first: it refuses a knob in `generate`
+        return load_section(params, "train", TrainConfig), load_section(params, "generate", GenerateConfig), runtime
 
 
 @dataclass(frozen=True)
