@@ -1,4 +1,4 @@
-"""Evolution call throughput: the LLM client at `llm.concurrency` 32 against the same client
+"""Evolution call throughput: the LLM client at `runtime.llm.concurrency` 32 against the same client
 making one call at a time, the way WizardLM's evolution script calls the API.
 
 Both runs send the same number of distinct chat calls to the loopback OpenAI-compatible server
@@ -17,7 +17,7 @@ import time
 
 from tests.support.llm_server import ServerProcess
 
-from evolcoder.llm import ChatRequest, LLMClient, LLMConfig, Ledger
+from evolcoder.llm import ChatRequest, LLMClient, LLMConfig, LLMRuntime, Ledger
 
 TARGET_RATE, TARGET_RATIO = 200.0, 10.0
 
@@ -29,9 +29,9 @@ def make_requests(n: int, tag: str) -> list[ChatRequest]:
 
 def measure(base_url: str, concurrency: int, requests: list[ChatRequest]) -> tuple[float, float]:
     """(calls per second, client CPU milliseconds per call) for one run with a fresh ledger."""
-    config = LLMConfig(provider="openai", base_url=base_url, api_key_env=None, concurrency=concurrency)
+    config = LLMConfig(provider="openai", base_url=base_url, api_key_env=None)
     with tempfile.TemporaryDirectory() as folder, Ledger(folder) as ledger:
-        client = LLMClient(config, ledger)
+        client = LLMClient(config, LLMRuntime(concurrency=concurrency), ledger)
         started, cpu_started = time.perf_counter(), time.process_time()
         results = client.run(requests, desc=f"concurrency {concurrency}")
         elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu_started

@@ -1,6 +1,6 @@
 """Generation throughput on a tiny GPTBigCode on the CPU, in one run:
 
-1. batched generation (`generate.batch_size` 16) against one prompt at a time, as
+1. batched generation (`runtime.generate.batch_size` 16) against one prompt at a time, as
    WizardCoder's humaneval_gen.py generates: tokens/s, target >= 3x;
 2. two shards (two processes, one thread each) against one process using both cores:
    tokens/s, target >= 1.6x on 2 cores.
@@ -24,7 +24,7 @@ import torch
 
 
 from evolcoder.benchmarks import load_benchmark
-from evolcoder.generate.config import GenerateConfig
+from evolcoder.generate.config import GenerateConfig, GenerateRuntime
 from evolcoder.generate.hf_backend import TransformersBackend
 from evolcoder.generate.runner import make_jobs, shard_jobs
 from evolcoder.train.config import ScratchModelConfig
@@ -51,22 +51,23 @@ def timed(backend: TransformersBackend, jobs: list, batch_size: int) -> float:
     return tokens / (time.perf_counter() - start)
 
 
-def shard_worker(config: GenerateConfig, jobs: list, threads: int, barrier, results) -> None:
+def shard_worker(config: GenerateConfig, runtime: GenerateRuntime, jobs: list, threads: int, barrier,
+                 results) -> None:
     torch.set_num_threads(threads)
-    backend = TransformersBackend(config)
-    generate_tokens(backend, jobs[:2], config.batch_size)  # warm-up
+    backend = TransformersBackend(config, runtime)
+    generate_tokens(backend, jobs[:2], runtime.batch_size)  # warm-up
     for _ in range(REPEATS):
         barrier.wait()
         start = time.perf_counter()
-        tokens = generate_tokens(backend, jobs, config.batch_size)
+        tokens = generate_tokens(backend, jobs, runtime.batch_size)
         results.put((tokens, start, time.perf_counter()))
 
 
-def sharded_tokens_per_s(config: GenerateConfig, jobs: list, shards: int) -> float:
+def sharded_tokens_per_s(config: GenerateConfig, runtime: GenerateRuntime, jobs: list, shards: int) -> float:
     """Best throughput of `shards` processes over `jobs`, splitting the cores between them."""
     ctx = mp.get_context("spawn")
     barrier, results = ctx.Barrier(shards), ctx.Queue()
-    procs = [ctx.Process(target=shard_worker, args=(config, shard_jobs(jobs, i, shards), CORES // shards,
+    procs = [ctx.Process(target=shard_worker, args=(config, runtime, shard_jobs(jobs, i, shards), CORES // shards,
                                                     barrier, results)) for i in range(shards)]
     for p in procs:
         p.start()
@@ -84,24 +85,25 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         save_standin_checkpoint(tmp, ScratchModelConfig(n_layer=4, n_embd=256, n_head=4, n_positions=1024,
                                                         vocab_size=1024))
-        config = GenerateConfig(model=tmp, max_new_tokens=MAX_NEW_TOKENS, stop=[], batch_size=16, device="cpu")
+        config = GenerateConfig(model=tmp, max_new_tokens=MAX_NEW_TOKENS, stop=[])
+        runtime = GenerateRuntime(batch_size=16, device="cpu")
         jobs = make_jobs("humaneval", load_benchmark("humaneval"), tabs=False)
         sorted_jobs = shard_jobs(jobs[:N_TASKS], 0, 1)  # longest first, as a shard batches them
 
         torch.set_num_threads(CORES)
-        backend = TransformersBackend(config)
+        backend = TransformersBackend(config, runtime)
         generate_tokens(backend, sorted_jobs[:2], 2)  # warm-up
         one_by_one = batched = 0.0
         for _ in range(REPEATS):
             one_by_one = max(one_by_one, timed(backend, sorted_jobs, 1))
-            batched = max(batched, timed(backend, sorted_jobs, config.batch_size))
+            batched = max(batched, timed(backend, sorted_jobs, runtime.batch_size))
         print(f"one prompt at a time : {one_by_one:8.1f} tokens/s")
         print(f"batched (16 prompts) : {batched:8.1f} tokens/s   {batched / one_by_one:.2f}x  (target >= 3x)")
 
-        shard_config = dataclasses.replace(config, batch_size=8)
+        shard_runtime = dataclasses.replace(runtime, batch_size=8)
         many = jobs[:2 * N_TASKS]
-        one = sharded_tokens_per_s(shard_config, many, 1)
-        two = sharded_tokens_per_s(shard_config, many, 2)
+        one = sharded_tokens_per_s(config, shard_runtime, many, 1)
+        two = sharded_tokens_per_s(config, shard_runtime, many, 2)
         print(f"1 shard, {CORES} threads  : {one:8.1f} tokens/s")
         print(f"2 shards, {max(1, CORES // 2)} thread(s) each: {two:8.1f} tokens/s   {two / one:.2f}x  "
               f"(target >= 1.6x on 2 cores)")

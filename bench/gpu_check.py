@@ -61,7 +61,7 @@ REPO = Path(__file__).resolve().parent.parent
 from evolcoder.benchmarks import Problem, load_benchmark
 from evolcoder.seed.seed import read_file_rows
 from evolcoder.generate.backend import Backend, Job
-from evolcoder.generate.config import GenerateConfig
+from evolcoder.generate.config import GenerateConfig, GenerateRuntime, ServerRuntime
 from evolcoder.generate.runner import generate_benchmark, make_backend, make_jobs
 from evolcoder.jsonl import read_jsonl, write_jsonl
 from evolcoder.llm.config import LLMConfig
@@ -142,16 +142,17 @@ def run_rows(rows: list[Row], scale: Scale, data: Path, work: Path, facts: dict[
             config = dataclasses.replace(row.config, model=str(checkpoint))
             result = checked(row.check, lambda: generation_row(row, config, scale, out, server_command))
             if result.get("tokens_per_s") and facts["peak_bf16_tflops"]:
-                gpus = config.num_shards if row.way == "shards" else 1
+                gpus = row.runtime.num_shards if row.way == "shards" else 1
                 result["mfu"] = result["tokens_per_s"] * 2 * n_params / (facts["peak_bf16_tflops"] * 1e12 * gpus)
         results.append(result)
     return results
 
 
 def training_row(model: ScratchModelConfig, row: TrainRow, data: Path, out: Path, facts: dict[str, Any]) -> dict:
-    cfg = dataclasses.replace(row.config, work_dir=str(out.parent / "runs"))
+    cfg = row.config
+    runtime = dataclasses.replace(row.runtime, work_dir=str(out.parent / "runs"))
     model_cfg = ModelConfig(init="scratch", config=model)
-    summary = run_training(model_cfg, cfg, RunPaths(data=data, output_dir=out / "model", curves_dir=out / "curves"))
+    summary = run_training(model_cfg, cfg, runtime, RunPaths(data=data, output_dir=out / "model", curves_dir=out / "curves"))
     tokens_per_s = summary["steady_tokens_per_s"] or summary["tokens_per_s"]
     flops = flops_per_token(summary, model, cfg)
     peak = facts["peak_bf16_tflops"]
@@ -176,37 +177,37 @@ def flops_per_token(summary: dict[str, Any], model: ScratchModelConfig, cfg: Tra
 
 def generation_row(row: GenerateRow, config: GenerateConfig, scale: Scale, out: Path,
                    server_command: str | None) -> dict:
-    problems = load_benchmark("humaneval")
+    problems, runtime = load_benchmark("humaneval"), row.runtime
     if row.way == "shards":
-        return shard_generation(config, problems[:scale.shard_tasks], out)
-    jobs = make_jobs("humaneval", problems[:scale.tasks + config.batch_size], config.tabs)
+        return shard_generation(config, runtime, problems[:scale.shard_tasks], out)
+    jobs = make_jobs("humaneval", problems[:scale.tasks + runtime.batch_size], config.tabs)
     if row.way == "oom":
-        return forced_oom(config, jobs)
+        return forced_oom(config, runtime, jobs)
     if row.way == "server":
         if server_command is None and not vllm_installed():
             return {"note": "skipped: vllm is not installed"}
-        return server_generation(config, jobs, server_command, out)
-    return {"tokens_per_s": generation_speed(make_backend(config, out), jobs, config.batch_size)}
+        return server_generation(config, runtime, jobs, server_command, out)
+    return {"tokens_per_s": generation_speed(make_backend(config, runtime, out), jobs, runtime.batch_size)}
 
 
-def shard_generation(config: GenerateConfig, problems: list[Problem], out: Path) -> dict:
+def shard_generation(config: GenerateConfig, runtime: GenerateRuntime, problems: list[Problem], out: Path) -> dict:
     """HumanEval through the generation stage's own sharding: one process per GPU (wall clock, loads included)."""
     started = time.perf_counter()
-    generate_benchmark(config, "humaneval", problems, out / "humaneval.jsonl", out / "work")
+    generate_benchmark(config, runtime, "humaneval", problems, out / "humaneval.jsonl", out / "work")
     elapsed = time.perf_counter() - started
     tokens = sum(row["n_tokens"] for row in read_jsonl(out / "humaneval.jsonl"))
-    return {"tokens_per_s": tokens / elapsed, "note": f"{config.num_shards} shards, {len(problems)} tasks, "
+    return {"tokens_per_s": tokens / elapsed, "note": f"{runtime.num_shards} shards, {len(problems)} tasks, "
                                                       "model loads included"}
 
 
-def forced_oom(config: GenerateConfig, jobs: list[Job]) -> dict:
+def forced_oom(config: GenerateConfig, runtime: GenerateRuntime, jobs: list[Job]) -> dict:
     """Copies of the longest prompt in one batch under a memory cap that fits about OOM_ROWS_FIT of them:
     the backend must halve the batch after CUDA's out-of-memory error and still give every text."""
     from evolcoder.generate.hf_backend import TransformersBackend
 
-    backend = TransformersBackend(config)
+    backend = TransformersBackend(config, runtime)
     prompt = max(jobs, key=lambda job: len(job.prompt))
-    copies = [Job(f"{prompt.task_id}#{i}", prompt.prompt) for i in range(config.batch_size)]
+    copies = [Job(f"{prompt.task_id}#{i}", prompt.prompt) for i in range(runtime.batch_size)]
     before = torch.cuda.memory_allocated()
     torch.cuda.reset_peak_memory_stats()
     alone = backend.generate(copies[:1])[0][0].text
@@ -221,13 +222,13 @@ def forced_oom(config: GenerateConfig, jobs: list[Job]) -> dict:
         elapsed = time.perf_counter() - started
     finally:
         torch.cuda.set_per_process_memory_fraction(1.0)
-    if backend.fitting == config.batch_size:
-        raise RuntimeError(f"no out-of-memory error with {config.batch_size} rows under a cap of {cap:.1%} of the "
+    if backend.fitting == runtime.batch_size:
+        raise RuntimeError(f"no out-of-memory error with {runtime.batch_size} rows under a cap of {cap:.1%} of the "
                            "GPU: the halving did not run")
     same = sum(s[0].text == alone for s in samples)
     return {"tokens_per_s": sum(s[0].n_tokens for s in samples) / elapsed,
             "peak_memory_mb": torch.cuda.max_memory_allocated() / 2**20,
-            "note": f"batch {config.batch_size} -> {backend.fitting} under a cap of {cap:.1%} of the GPU; "
+            "note": f"batch {runtime.batch_size} -> {backend.fitting} under a cap of {cap:.1%} of the GPU; "
                     f"{same}/{len(samples)} texts equal the prompt's text alone"}
 
 
@@ -255,7 +256,8 @@ def vllm_command(checkpoint: Path, port: int, template: Path) -> list[str]:
             "--chat-template", str(template), "--max-model-len", "2048", "--gpu-memory-utilization", "0.5"]
 
 
-def server_generation(config: GenerateConfig, jobs: list[Job], server_command: str | None, work: Path) -> dict:
+def server_generation(config: GenerateConfig, runtime: GenerateRuntime, jobs: list[Job], server_command: str | None,
+                      work: Path) -> dict:
     work.mkdir(parents=True, exist_ok=True)
     port = free_port()
     template = work / "passthrough.jinja"
@@ -267,10 +269,11 @@ def server_generation(config: GenerateConfig, jobs: list[Job], server_command: s
         server = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=REPO)
         try:
             wait_ready(server, base_url, work / "server.log")
-            served = LLMConfig(provider="openai", model=config.model, base_url=base_url, api_key_env=None,
-                               concurrency=config.batch_size, max_retries=0, timeout_s=600.0)
-            backend = make_backend(dataclasses.replace(config, backend="openai", server=served), work / "gen")
-            return {"tokens_per_s": generation_speed(backend, jobs, config.batch_size),
+            served = LLMConfig(provider="openai", model=config.model, base_url=base_url, api_key_env=None)
+            client = ServerRuntime(concurrency=runtime.batch_size, max_retries=0, timeout_s=600.0)
+            backend = make_backend(dataclasses.replace(config, backend="openai", server=served),
+                                   dataclasses.replace(runtime, server=client), work / "gen")
+            return {"tokens_per_s": generation_speed(backend, jobs, runtime.batch_size),
                     "note": f"server: {server_command}" if server_command else "vllm serve"}
         finally:
             server.terminate()

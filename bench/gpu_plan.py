@@ -32,27 +32,29 @@ from typing import Literal
 
 REPO = Path(__file__).resolve().parent.parent
 
-from evolcoder.config import load_section
-from evolcoder.generate.config import GenerateConfig
+from evolcoder.config import load_runtime, load_section
+from evolcoder.generate.config import GenerateConfig, GenerateRuntime
 from evolcoder.profile.compose import compose
 from evolcoder.train.adapters import LORA_TARGETS
-from evolcoder.train.config import ScratchModelConfig, TrainConfig
+from evolcoder.train.config import ScratchModelConfig, TrainConfig, TrainRuntime
 from bench.train_memory import GB, ModelShape, Setup, estimate, largest_batch, usable, zero3_limits
 
 PAPER_PROFILE = "wizardcoder-15b"  # conf/profile/wizardcoder-15b.yaml, as `evolcoder profile` composes it
 ZERO3, ZERO3_OFFLOAD = "configs/deepspeed/zero3.json", "configs/deepspeed/zero3_offload.json"
 MODES = ("all", "paper", "quick")
 SHARDS_CHECK, OOM_CHECK = "generate, one shard per GPU", "generate, forced out-of-memory"
+NO_CHECKPOINTS = TrainRuntime(save_steps=10**6)  # a check's run saves none
 SHM_NEEDED = 1 << 30  # NCCL's shared-memory transport between the ranks of one node
 
 
-def paper_profile() -> tuple[TrainConfig, GenerateConfig]:
-    """The paper profile's train and generate settings (with their runtime knobs): the one place
-    the check reads them from."""
+def paper_profile() -> tuple[TrainConfig, GenerateConfig, GenerateRuntime]:
+    """The paper profile's train and generate settings and generate's runtime knobs: the one place
+    the check reads them from (a training check keeps no checkpoints: `NO_CHECKPOINTS`)."""
     with tempfile.TemporaryDirectory() as folder:
         params = Path(folder) / "params.yaml"
         params.write_text(compose(REPO, [f"profile={PAPER_PROFILE}"]), encoding="utf-8")
-        return load_section(params, "train", TrainConfig), load_section(params, "generate", GenerateConfig)
+        runtime = load_runtime(params, "generate", GenerateRuntime)  # first: it refuses a knob in `generate`
+        return load_section(params, "train", TrainConfig), load_section(params, "generate", GenerateConfig), runtime
 
 
 @dataclass(frozen=True)
@@ -110,12 +112,14 @@ class TrainRow:
     config: TrainConfig
     estimate_bytes: float | None  # per GPU, bench/train_memory.py's peak
     skip: str | None = None
+    runtime: TrainRuntime = NO_CHECKPOINTS
 
 
 @dataclass(frozen=True)
 class GenerateRow:
     check: str
     config: GenerateConfig
+    runtime: GenerateRuntime
     way: Literal["shards", "oom", "batched", "server"]  # the stage's shards, a forced OOM, one backend, a server
     skip: str | None = None
 
@@ -139,7 +143,7 @@ def plan(cards: list[Card], mode: str, scale: Scale) -> list[Row]:
 
 
 def paper_rows(cards: list[Card], scale: Scale) -> list[Row]:
-    train, generate = paper_profile()
+    train, generate, generate_runtime = paper_profile()
     ranks = len(cards) or scale.cpu_ranks
     offload = train.deepspeed_config == ZERO3_OFFLOAD
     ways = [(train.precision, train.deepspeed_config),
@@ -149,31 +153,31 @@ def paper_rows(cards: list[Card], scale: Scale) -> list[Row]:
         config = dataclasses.replace(
             train, precision=precision if cards else "fp32", deepspeed_config=deepspeed_config, num_processes=ranks,
             num_nodes=1, hostfile=None, max_length=min(train.max_length, scale.model.n_positions),
-            max_steps=scale.paper_steps, warmup_steps=min(train.warmup_steps, scale.paper_steps // 2),
-            save_steps=10**6)
+            max_steps=scale.paper_steps, warmup_steps=min(train.warmup_steps, scale.paper_steps // 2))
         name = (f"train {config.precision}, {Path(deepspeed_config).stem}, "
                 f"{'checkpointing' if config.gradient_checkpointing else 'no checkpointing'}")
         rows.append(sized_row(name, config, cards, scale, most=min(train.per_device_batch_size, scale.batch),
                               accumulation=train.gradient_accumulation_steps))
     gen = dataclasses.replace(generate, model="", max_new_tokens=min(generate.max_new_tokens, scale.new_tokens),
-                              stop=[], n_samples=1, temperature=0.0, dtype=generate.dtype if cards else "float32",
-                              device="auto", num_shards=ranks)
-    oom = dataclasses.replace(gen, batch_size=scale.gen_batch, num_shards=1)
-    return rows + [GenerateRow(SHARDS_CHECK, gen, "shards"),
-                   GenerateRow(OOM_CHECK, oom, "oom",
+                              stop=[], n_samples=1, temperature=0.0, dtype=generate.dtype if cards else "float32")
+    shards = dataclasses.replace(generate_runtime, device="auto", num_shards=ranks)
+    oom = dataclasses.replace(shards, batch_size=scale.gen_batch, num_shards=1)
+    return rows + [GenerateRow(SHARDS_CHECK, gen, shards, "shards"),
+                   GenerateRow(OOM_CHECK, gen, oom, "oom",
                                skip=None if cards else "a forced out-of-memory needs CUDA (a memory cap)")]
 
 
 def quick_rows(cards: list[Card], scale: Scale) -> list[Row]:
     common = TrainConfig(precision=scale.precision, max_steps=scale.steps, max_length=scale.max_length, lr=1e-4,
-                         warmup_steps=min(10, scale.steps), save_steps=10**6, group_by_length=False,
+                         warmup_steps=min(10, scale.steps), group_by_length=False,
                          deepspeed_config=ZERO3)
     rows: list[Row] = [sized_row(name, dataclasses.replace(common, **settings), cards[:1], scale, most=scale.batch,
                                  accumulation=1)
                        for name, settings in QUICK_TRAININGS.items()]
-    gen = GenerateConfig(model="", max_new_tokens=scale.new_tokens, stop=[], batch_size=scale.gen_batch, device="auto")
-    return rows + [GenerateRow("generate transformers", gen, "batched"),
-                   GenerateRow("generate server (openai backend)", gen, "server")]
+    gen = GenerateConfig(model="", max_new_tokens=scale.new_tokens, stop=[])
+    batched = GenerateRuntime(batch_size=scale.gen_batch, device="auto")
+    return rows + [GenerateRow("generate transformers", gen, batched, "batched"),
+                   GenerateRow("generate server (openai backend)", gen, batched, "server")]
 
 
 def sized_row(name: str, config: TrainConfig, cards: list[Card], scale: Scale, most: int,
@@ -272,12 +276,12 @@ def format_plan(cards: list[Card], mode: str, scale: Scale) -> str:
 
 def paper_differences(scale: Scale) -> str:
     """What the paper rows take from the profile, and where they part from it."""
-    train, generate = paper_profile()
+    train, generate, generate_runtime = paper_profile()
     return (f"profile {PAPER_PROFILE}'s precision, DeepSpeed config, checkpointing, max_length "
             f"{train.max_length} (at most the model's {scale.model.n_positions}), {train.gradient_accumulation_steps} "
             f"accumulation steps and per-device batch {train.per_device_batch_size} (or the largest that fits); "
             f"{scale.paper_steps} steps, not {train.epochs:g} epochs; generation in {generate.dtype}, tabs "
-            f"{str(generate.tabs).lower()}, batches of {generate.batch_size}, {scale.new_tokens} of its "
+            f"{str(generate.tabs).lower()}, batches of {generate_runtime.batch_size}, {scale.new_tokens} of its "
             f"{generate.max_new_tokens} new tokens")
 
 
@@ -288,11 +292,11 @@ def describe_row(row: Row) -> str:
         return (f"{c.world_size} rank(s), {c.per_device_batch_size} x {c.max_length} tokens x "
                 f"{c.gradient_accumulation_steps} accumulation, {c.precision}, {Path(c.deepspeed_config).name}, "
                 f"{c.max_steps} steps{est}")
-    c = row.config
-    what = {"oom": f"{c.batch_size} copies of one prompt, halved under a memory cap",
-            "shards": f"{c.num_shards} shard(s) x batches of {c.batch_size}, HumanEval",
-            "batched": f"one process, batches of {c.batch_size}",
-            "server": f"an OpenAI-compatible server (vLLM), {c.batch_size} requests at a time"}[row.way]
+    c, r = row.config, row.runtime
+    what = {"oom": f"{r.batch_size} copies of one prompt, halved under a memory cap",
+            "shards": f"{r.num_shards} shard(s) x batches of {r.batch_size}, HumanEval",
+            "batched": f"one process, batches of {r.batch_size}",
+            "server": f"an OpenAI-compatible server (vLLM), {r.batch_size} requests at a time"}[row.way]
     return f"{what}, {c.max_new_tokens} new tokens, {c.dtype}"
 
 

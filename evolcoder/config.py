@@ -11,11 +11,9 @@ dataclass's `__post_init__` (`check`).
 Params come in two kinds. The recipe (what changes an output) sits in the stage's section,
 which DVC hashes. Speed and scratch knobs (concurrency, shards, workers, caches, save
 steps) sit under `runtime.<section>`, which no stage lists, so changing one reruns nothing.
-A section's runtime knobs are read by `load_runtime` into a class of their own, shaped like
-`runtime.<section>` (verify, evaluate). Older sections (llm, generate, train) still keep them on
-the recipe's class, naming them in its `RUNTIME` class variable: `load_section` merges them in
-from `runtime.<section>`. Either way a knob written in the hashed section is refused with
-where to move it.
+Each section's runtime knobs are read by `load_runtime` into a class of their own, shaped like
+`runtime.<section>` (`TrainRuntime` for `runtime.train`, ...), so a knob has one address; one
+written in the hashed section is refused with where to move it.
 """
 
 from __future__ import annotations
@@ -72,26 +70,11 @@ def read_yaml(path: str | Path) -> dict[str, Any]:
 
 
 def load_section(path: str | Path, key: str, schema: type[T]) -> T:
-    """Read `key` of the params file at `path` (and its `runtime.<key>` knobs) into `schema`."""
+    """Read `key` of the params file at `path` into `schema` (the section's recipe)."""
     data = read_yaml(path)
     if key not in data:
         raise ConfigError(f"{path}: missing section '{key}'")
-    runtime = data.get(RUNTIME_SECTION) or {}
-    if not isinstance(runtime, dict):
-        raise ConfigError(f"{path}: '{RUNTIME_SECTION}' must be a mapping, got {runtime!r}")
-    moved: set[str] = set()
-    merged = data[key]
-    if dataclasses.is_dataclass(schema) and _keeps_runtime_knobs(schema):
-        merged = merge_runtime(schema, merged, runtime.get(key) or {}, key, moved)
-    try:
-        return from_dict(schema, merged, prefix=key)
-    except ConfigError as e:
-        raise ConfigError(_runtime_path(str(e), key, moved)) from None
-
-
-def _keeps_runtime_knobs(schema: type) -> bool:
-    """Whether a recipe class (or a dataclass it nests) names runtime knobs in `RUNTIME`."""
-    return hasattr(schema, "RUNTIME") or any(hasattr(hint, "RUNTIME") for hint in typing.get_type_hints(schema).values())
+    return from_dict(schema, data[key], prefix=key)
 
 
 def load_runtime(path: str | Path, key: str, schema: type[T]) -> T:
@@ -101,11 +84,23 @@ def load_runtime(path: str | Path, key: str, schema: type[T]) -> T:
     runtime = data.get(RUNTIME_SECTION) or {}
     if not isinstance(runtime, dict):
         raise ConfigError(f"{path}: '{RUNTIME_SECTION}' must be a mapping, got {runtime!r}")
-    section = data.get(key) or {}
-    for f in dataclasses.fields(schema):  # type: ignore[arg-type]
-        if isinstance(section, dict) and f.name in section:
-            raise _misplaced(key, f.name)
+    _refuse_misplaced(schema, data.get(key), key)
     return from_dict(schema, runtime.get(key) or {}, prefix=f"{RUNTIME_SECTION}.{key}")
+
+
+def _refuse_misplaced(schema: type, section: Any, where: str) -> None:
+    """Refuse a knob of runtime class `schema` written in the recipe's `section` (at `where`); a
+    part both have (`generate.server`) is searched in turn."""
+    if not isinstance(section, dict):
+        return
+    hints = typing.get_type_hints(schema)
+    for f in dataclasses.fields(schema):  # type: ignore[arg-type]
+        if f.name not in section:
+            continue
+        if dataclasses.is_dataclass(hints[f.name]) and isinstance(section[f.name], dict):
+            _refuse_misplaced(hints[f.name], section[f.name], f"{where}.{f.name}")
+        else:
+            raise _misplaced(where, f.name)
 
 
 _REQUIRED: Any = object()
@@ -124,43 +119,9 @@ def load_value(path: str | Path, dotted: str, hint: Any, default: Any = _REQUIRE
     return coerce(value, hint, dotted)
 
 
-def merge_runtime(schema: type, section: Any, runtime: Any, where: str, moved: set[str], rel: str = "") -> Any:
-    """`section` with the runtime knobs of `schema` (its `RUNTIME` fields, and those of nested
-    dataclass fields) taken from `runtime`; records their dotted paths in `moved`."""
-    if not isinstance(section, dict) or not isinstance(runtime, dict):
-        if runtime:
-            raise ConfigError(f"{RUNTIME_SECTION}.{where}: expected a mapping, got {runtime!r}")
-        return section
-    allowed = set(getattr(schema, "RUNTIME", ()))
-    nested = {f.name: hint for f in dataclasses.fields(schema)
-              for hint in [typing.get_type_hints(schema)[f.name]] if getattr(hint, "RUNTIME", None)}
-    for name in sorted(allowed & set(section)):
-        raise _misplaced(where, name)
-    merged = dict(section)
-    for name, value in runtime.items():
-        if name in nested:
-            merged[name] = merge_runtime(nested[name], section.get(name, {}), value, f"{where}.{name}",
-                                         moved, f"{rel}{name}.")
-        elif name in allowed:
-            merged[name] = value
-            moved.add(f"{rel}{name}")
-        else:
-            known = ", ".join(sorted(allowed | set(nested))) or "none"
-            raise ConfigError(f"unknown key {RUNTIME_SECTION}.{where}.{name} (runtime knobs of {where}: {known})")
-    return merged
-
-
 def _misplaced(where: str, name: str) -> ConfigError:
     return ConfigError(f"{where}.{name} is a runtime knob (it changes speed, not results, so no stage "
                        f"hashes it): move it to {RUNTIME_SECTION}.{where}.{name}")
-
-
-def _runtime_path(message: str, key: str, moved: set[str]) -> str:
-    """An error about a runtime knob names it where the user wrote it, under `runtime.`."""
-    for rel in moved:
-        if message.startswith(f"{key}.{rel}:"):
-            return f"{RUNTIME_SECTION}.{message}"
-    return message
 
 
 def from_dict(schema: type[T], data: Any, prefix: str = "") -> T:
@@ -216,12 +177,10 @@ def _fields_at(hint: Any, loc: list[str]) -> list[str]:
 
 
 def recipe(config: Any) -> dict[str, Any]:
-    """A config dataclass as a dict without its runtime knobs (nested ones too): what decides
-    the output, for run keys and fingerprints that speed settings must not change."""
-    runtime = set(getattr(config, "RUNTIME", ()))
-    return {f.name: recipe(value) if dataclasses.is_dataclass(value) else dataclasses.asdict(config)[f.name]
-            for f in dataclasses.fields(config) if f.name not in runtime
-            for value in [getattr(config, f.name)]}
+    """A recipe's config dataclass as a dict: what decides the output, for run keys and
+    fingerprints. Its runtime knobs live in a class of their own, so speed settings cannot
+    change either."""
+    return dataclasses.asdict(config)
 
 
 def check(condition: bool, where: str, message: str) -> None:

@@ -20,7 +20,7 @@ from evolcoder.evolve.config import EvolveConfig
 from evolcoder.llm.prompts import EQUALITY_TEMPLATE, evolution_prompt
 from evolcoder.evolve.records import PoolItem
 from evolcoder.evolve.rounds import plan_round, purposes
-from evolcoder.llm import LLMConfig
+from evolcoder.llm import LLMConfig, LLMRuntime
 from evolcoder.llm.client import CHARS_PER_TOKEN, MODEL_PROVIDERS  # the ledger's answers refine the former
 from evolcoder.llm.ledger import AnswerStats
 from evolcoder.llm.usage import Pricing
@@ -82,7 +82,7 @@ def estimate(pool: Sequence[PoolItem], config: EvolveConfig, llm: LLMConfig,
     return rounds
 
 
-def format_estimate(pool: Sequence[PoolItem], config: EvolveConfig, llm: LLMConfig,
+def format_estimate(pool: Sequence[PoolItem], config: EvolveConfig, llm: LLMConfig, runtime: LLMRuntime,
                     stats: Mapping[str, AnswerStats]) -> str:
     """The printed estimate: a header, a table per round and in total, and how it was counted."""
     bound, expected = scenarios(config, llm, stats)
@@ -108,8 +108,8 @@ def format_estimate(pool: Sequence[PoolItem], config: EvolveConfig, llm: LLMConf
     if llm.provider not in MODEL_PROVIDERS:
         lines.append(f"llm.provider is {llm.provider}: this run itself calls no model and costs nothing; the figures "
                      f"price the same calls sent to {llm.model}.")
-    if llm.max_cost_usd is not None:
-        lines.append(f"runtime.llm.max_cost_usd: ${llm.max_cost_usd:g}: the run stops before it would spend more.")
+    if runtime.max_cost_usd is not None:
+        lines.append(f"runtime.llm.max_cost_usd: ${runtime.max_cost_usd:g}: the run stops before it would spend more.")
     return "\n".join(lines)
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from evolcoder.config import load_section
+from evolcoder.config import load_runtime, load_section
 from evolcoder.evolve.config import EvolveConfig
 from evolcoder.llm.dry_run import teacher_provider
 from evolcoder.evolve.estimate import format_estimate
@@ -20,7 +20,7 @@ from evolcoder.evolve.records import load_seed_pool
 from evolcoder.evolve.rounds import Evolver
 from evolcoder.files.paths import EvolveFiles
 from evolcoder.jsonl import write_json
-from evolcoder.llm import Ledger, LLMClient, LLMConfig
+from evolcoder.llm import Ledger, LLMClient, LLMConfig, LLMRuntime
 from evolcoder.llm.ledger import FILENAME as LEDGER_FILE
 
 # What the metrics file holds; `on_failure` and `partial_rounds` say whether a round was kept
@@ -28,17 +28,19 @@ from evolcoder.llm.ledger import FILENAME as LEDGER_FILE
 HEADLINE = ("provider", "kept_total", "total.calls", "total.cost_usd", "partial_rounds", "on_failure")
 
 
-def load_configs(params: str | Path) -> tuple[EvolveConfig, LLMConfig]:
-    return load_section(params, "evolve", EvolveConfig), load_section(params, "llm", LLMConfig)
+def load_configs(params: str | Path) -> tuple[EvolveConfig, LLMConfig, LLMRuntime]:
+    """The evolve and llm recipes and the llm runtime knobs (read first: it refuses one written in `llm`)."""
+    runtime = load_runtime(params, "llm", LLMRuntime)
+    return load_section(params, "evolve", EvolveConfig), load_section(params, "llm", LLMConfig), runtime
 
 
 def run(params: str | Path, files: EvolveFiles = EvolveFiles()) -> str:
     """Run every round and write the outputs; return what to print (warnings for partial rounds,
     then a summary of the data and of what this run sent)."""
-    config, llm = load_configs(params)
+    config, llm, runtime = load_configs(params)
     pool = load_seed_pool(files.seed, config.limit)
     with Ledger(files.ledger) as ledger:
-        client = LLMClient(llm, ledger, provider=teacher_provider(llm, ledger))
+        client = LLMClient(llm, runtime, ledger, provider=teacher_provider(llm, runtime, ledger))
         evolver = Evolver(config, llm, client, {item.root_id: item.output for item in pool})
         rounds = evolver.run(pool)
     provider = data_provider(rounds, fallback=client.provider.name)
@@ -57,10 +59,10 @@ def run(params: str | Path, files: EvolveFiles = EvolveFiles()) -> str:
 
 def estimate(params: str | Path, files: EvolveFiles = EvolveFiles()) -> str:
     """The calls, tokens and USD a run would make, per round and in total; sends nothing."""
-    config, llm = load_configs(params)
+    config, llm, runtime = load_configs(params)
     pool = load_seed_pool(files.seed, config.limit)
     stats = {}
     if (files.ledger / LEDGER_FILE).is_file():  # an estimate never creates the ledger
         with Ledger(files.ledger) as ledger:
             stats = ledger.answer_stats(llm.model, "evolve")
-    return format_estimate(pool, config, llm, stats)
+    return format_estimate(pool, config, llm, runtime, stats)

@@ -1,4 +1,5 @@
-"""The `generate` params: which backend, how to decode, how to split the work."""
+"""The `generate` params: which backend and how to decode (the recipe), and how the work is split
+(`runtime.generate`)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from typing import ClassVar, Literal
 
 from evolcoder.config import check
 from evolcoder.files.paths import CHECKPOINT
-from evolcoder.llm.config import LLMConfig
+from evolcoder.llm.config import LLMConfig, LLMRuntime
 
 
 @dataclass
@@ -17,13 +18,10 @@ class ServerConfig(LLMConfig):
     `command` null: a server already runs at `base_url`. Otherwise each shard starts one with
     this command line (a shell command; `{model}` is generate.model, `{port}` a free loopback
     port, `{gpus}` runtime.generate.gpus_per_shard) on its own GPUs, waits up to
-    `ready_timeout_s` for it to answer, and stops it at the end.
+    runtime.generate.server.ready_timeout_s for it to answer, and stops it at the end.
     """
 
-    RUNTIME: ClassVar[tuple[str, ...]] = (*LLMConfig.RUNTIME, "ready_timeout_s")
-
     command: str | None = None
-    ready_timeout_s: float = 1800.0
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -32,8 +30,6 @@ class ServerConfig(LLMConfig):
               f"--port {{port}}), got {self.command!r}")
         check(self.command is None or self.provider == "openai", "generate.server.provider",
               f"a started server (generate.server.command) is answered with provider openai, got {self.provider!r}")
-        check(self.ready_timeout_s > 0, "generate.server.ready_timeout_s",
-              f"must be positive, got {self.ready_timeout_s}")
 
 
 def _server_default() -> ServerConfig:
@@ -53,12 +49,7 @@ class GenerateConfig:
     training prompt (`alpaca`) or that of WizardCoder's later evaluation scripts
     (`eval-scripts`, see `evolcoder.templates.PROMPT_STYLES`). `server` is the OpenAI-compatible
     endpoint of `backend: openai` (its sampling fields are taken from this section).
-    `RUNTIME` fields (params: `runtime.generate`) split the work, not the text; a shard uses
-    `gpus_per_shard` GPUs (the transformers backend spreads the model over them, a started
-    server gets them).
     """
-
-    RUNTIME: ClassVar[tuple[str, ...]] = ("batch_size", "num_shards", "device", "gpus_per_shard")
 
     backend: Literal["transformers", "openai"] = "transformers"
     model: str = str(CHECKPOINT)
@@ -70,11 +61,7 @@ class GenerateConfig:
     tabs: bool = False
     prompt: Literal["alpaca", "eval-scripts"] = "alpaca"
     seed: int = 0
-    batch_size: int = 8
-    num_shards: int = 1
-    gpus_per_shard: int = 1
     dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto"
-    device: Literal["auto", "cpu", "cuda"] = "auto"
     server: ServerConfig = field(default_factory=_server_default)
 
     def __post_init__(self) -> None:
@@ -87,12 +74,41 @@ class GenerateConfig:
         check(0 < self.top_p <= 1, "generate.top_p", f"must be in (0, 1], got {self.top_p}")
         check(self.max_new_tokens >= 1, "generate.max_new_tokens", f"must be at least 1, got {self.max_new_tokens}")
         check(all(self.stop), "generate.stop", "stop sequences must be non-empty strings")
-        check(self.batch_size >= 1, "generate.batch_size", f"must be at least 1, got {self.batch_size}")
-        check(self.num_shards >= 1, "generate.num_shards", f"must be at least 1, got {self.num_shards}")
-        check(self.gpus_per_shard >= 1, "generate.gpus_per_shard", f"must be at least 1, got {self.gpus_per_shard}")
         check(self.backend == "transformers" or self.server.provider in ("openai", "replay"),
               "generate.server.provider", f"must be openai or replay, got {self.server.provider!r}")
 
     @property
     def greedy(self) -> bool:
         return self.temperature == 0
+
+
+@dataclass(frozen=True)
+class ServerRuntime(LLMRuntime):
+    """`runtime.generate.server`: the client's knobs for the server of `backend: openai`, and how
+    long a started one may take to answer (a large model takes minutes to load)."""
+
+    SECTION: ClassVar[str] = "runtime.generate.server"
+
+    ready_timeout_s: float = 1800.0
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        check(self.ready_timeout_s > 0, f"{self.SECTION}.ready_timeout_s", f"must be positive, got {self.ready_timeout_s}")
+
+
+@dataclass(frozen=True)
+class GenerateRuntime:
+    """How the work is split, not the text (params: `runtime.generate`): `batch_size` prompts per
+    generate call, `num_shards` worker processes, each on `gpus_per_shard` GPUs (the transformers
+    backend spreads the model over them, a started server gets them), on `device`; `server` for
+    `backend: openai`."""
+
+    batch_size: int = 8
+    num_shards: int = 1
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    gpus_per_shard: int = 1
+    server: ServerRuntime = field(default_factory=ServerRuntime)
+
+    def __post_init__(self) -> None:
+        for name in ("batch_size", "num_shards", "gpus_per_shard"):
+            check(getattr(self, name) >= 1, f"runtime.generate.{name}", f"must be at least 1, got {getattr(self, name)}")

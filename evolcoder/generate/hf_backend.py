@@ -11,7 +11,7 @@ from transformers import AutoModelForCausalLM, AutoTokenizer, GenerationConfig
 
 from evolcoder.errors import EvolcoderError
 from evolcoder.generate.backend import Completion, Job
-from evolcoder.generate.config import GenerateConfig
+from evolcoder.generate.config import GenerateConfig, GenerateRuntime
 from evolcoder.generate.sampling import SeededSampler, sample_seed
 from evolcoder.generate.stopping import StopSequences, trim_at_stop
 from evolcoder.templates import prompt_token_ids
@@ -28,7 +28,7 @@ class OutOfMemory(EvolcoderError):
 def pick_device(setting: str) -> torch.device:
     """'auto' is the GPU when one is visible, else the CPU."""
     if setting == "cuda" and not torch.cuda.is_available():
-        raise EvolcoderError("generate.device is 'cuda' but torch sees no GPU; set it to auto or cpu")
+        raise EvolcoderError("runtime.generate.device is 'cuda' but torch sees no GPU; set it to auto or cpu")
     if setting == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     return torch.device(setting)
@@ -53,11 +53,11 @@ def placement(device: torch.device, gpus: int) -> dict:
     return {"device_map": "auto", "max_memory": {i: torch.cuda.mem_get_info(i)[0] for i in range(gpus)}}
 
 
-def numerics(config: GenerateConfig) -> dict[str, str | None]:
+def numerics(config: GenerateConfig, runtime: GenerateRuntime) -> dict[str, str | None]:
     """What decides the arithmetic besides the settings: the resolved dtype and device, and the
     torch, CUDA and transformers versions (CPU-fp32 and GPU-bf16 generations must never share a
     plan, nor two transformers releases: their generation code has changed scores before)."""
-    device = pick_device(config.device)
+    device = pick_device(runtime.device)
     return {"dtype": str(pick_dtype(config.dtype, device)).removeprefix("torch."), "device": device.type,
             "torch": torch.__version__, "cuda": torch.version.cuda, "transformers": transformers.__version__}
 
@@ -69,20 +69,20 @@ class TransformersBackend:
     each text), down to one prompt; later batches start at the size that fitted.
     """
 
-    def __init__(self, config: GenerateConfig):
+    def __init__(self, config: GenerateConfig, runtime: GenerateRuntime):
         if not (Path(config.model) / "config.json").is_file():
             raise ModelUnavailable(
                 f"no Hugging Face checkpoint at {config.model} (config.json missing): run the train "
                 "stage first, or set generate.model to a checkpoint folder")
         self.config = config
-        self.device = pick_device(config.device)
+        self.device = pick_device(runtime.device)
         self.tokenizer = AutoTokenizer.from_pretrained(config.model, padding_side="left")
         if self.tokenizer.pad_token_id is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token
         dtype = pick_dtype(config.dtype, self.device)
         self.model = AutoModelForCausalLM.from_pretrained(config.model, dtype=dtype,
-                                                          **placement(self.device, config.gpus_per_shard)).eval()
-        self.fitting = config.batch_size  # prompts per generate call that fit in memory so far
+                                                          **placement(self.device, runtime.gpus_per_shard)).eval()
+        self.fitting = runtime.batch_size  # prompts per generate call that fit in memory so far
 
     def generate(self, jobs: list[Job]) -> list[list[Completion]]:
         done: list[list[Completion]] = []

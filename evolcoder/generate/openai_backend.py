@@ -14,7 +14,7 @@ from pathlib import Path
 
 from evolcoder.errors import EvolcoderError
 from evolcoder.generate.backend import Completion, Job
-from evolcoder.generate.config import GenerateConfig
+from evolcoder.generate.config import GenerateConfig, ServerRuntime
 from evolcoder.generate.server import ModelServer
 from evolcoder.generate.stopping import trim_at_stop
 from evolcoder.llm import ChatRequest, ChatResult, Ledger, LLMClient
@@ -31,12 +31,13 @@ class OpenAIBackend:
     answers at once (the answers that came are in the ledger) instead of after every retry.
     """
 
-    def __init__(self, config: GenerateConfig, ledger_dir: str | Path, server: ModelServer | None = None):
+    def __init__(self, config: GenerateConfig, runtime: ServerRuntime, ledger_dir: str | Path,
+                 server: ModelServer | None = None):
         self.config = config
         self.ledger = Ledger(ledger_dir)
         self.server = server
         endpoint = config.server if server is None else dataclasses.replace(config.server, base_url=server.url)
-        self.client = LLMClient(endpoint, self.ledger)
+        self.client = LLMClient(endpoint, runtime, self.ledger)
 
     def generate(self, jobs: list[Job]) -> list[list[Completion]]:
         n = self.config.n_samples

@@ -8,26 +8,26 @@ uses none.
 from __future__ import annotations
 
 from evolcoder.config import ConfigError
-from evolcoder.generate.config import GenerateConfig
+from evolcoder.generate.config import GenerateConfig, GenerateRuntime
 from evolcoder.gpus import describe, visible_gpus
 
 
-def uses_gpus(config: GenerateConfig) -> bool:
+def uses_gpus(config: GenerateConfig, runtime: GenerateRuntime) -> bool:
     """Whether a shard's work runs on this machine's GPUs (when it has any)."""
     if config.backend == "transformers":
-        return config.device != "cpu"
+        return runtime.device != "cpu"
     return config.server.command is not None
 
 
-def shard_gpus(config: GenerateConfig, num_shards: int) -> list[list[str]]:
+def shard_gpus(config: GenerateConfig, runtime: GenerateRuntime, num_shards: int) -> list[list[str]]:
     """The GPUs of each of `num_shards` shards, as `CUDA_VISIBLE_DEVICES` names them; [] when the
     shards run on the CPU. Refuses a plan that needs more GPUs than are visible: each shard holds a
     whole model, so two shards on one GPU would run out of memory or crawl."""
-    per_shard = config.gpus_per_shard
-    gpus = visible_gpus() if uses_gpus(config) else []
+    per_shard = runtime.gpus_per_shard
+    gpus = visible_gpus() if uses_gpus(config, runtime) else []
     if not gpus:
         if per_shard > 1:
-            where = "no GPU is visible" if uses_gpus(config) else _why_no_gpus(config)
+            where = "no GPU is visible" if uses_gpus(config, runtime) else _why_no_gpus(config)
             raise ConfigError(f"runtime.generate.gpus_per_shard: {per_shard} GPUs per shard but {where}; "
                               "set it to 1, or run where GPUs are visible")
         return []

@@ -23,7 +23,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from evolcoder.generate.config import GenerateConfig
+from evolcoder.generate.config import GenerateConfig, GenerateRuntime
 from evolcoder.generate.server import ModelServer, ServerError, served_models, server_version
 from evolcoder.jsonl import read_json, write_json
 from evolcoder.llm.openai_api import resolve_api_key
@@ -35,7 +35,7 @@ class ServerChanged(ServerError):
     """The server answering now is not the one that generated the finished tasks."""
 
 
-def server_report(config: GenerateConfig, started: ModelServer | None) -> dict[str, Any]:
+def server_report(config: GenerateConfig, runtime: GenerateRuntime, started: ModelServer | None) -> dict[str, Any]:
     """How the server describes itself: the models it serves and its version (`GET /version`,
     which vLLM answers); refuses one that does not serve `generate.server.model`."""
     url = started.url if started else config.server.base_url
@@ -51,7 +51,7 @@ def server_report(config: GenerateConfig, started: ModelServer | None) -> dict[s
         raise ServerError(f"the server at {url} serves {names}, not generate.server.model "
                           f"{config.server.model!r}: set generate.server.model to the served name "
                           "(vLLM: --served-model-name)")
-    where = ({"command": config.server.command, "gpus_per_shard": config.gpus_per_shard} if started
+    where = ({"command": config.server.command, "gpus_per_shard": runtime.gpus_per_shard} if started
              else {"base_url": url})
     return {**where, "version": version, "models": models}
 

@@ -26,7 +26,7 @@ from evolcoder.benchmarks import Problem, get
 from evolcoder.config import recipe
 from evolcoder.errors import EvolcoderError
 from evolcoder.generate.backend import Backend, Completion, Job
-from evolcoder.generate.config import GenerateConfig
+from evolcoder.generate.config import GenerateConfig, GenerateRuntime
 from evolcoder.generate.placement import shard_gpus
 from evolcoder.files.paths import generation_meta
 from evolcoder.generate.provenance import describe, record_server, server_report, warn_if_mixed
@@ -65,21 +65,22 @@ def fingerprint(config: GenerateConfig, jobs: Sequence[Job], facts: dict) -> str
     return h.hexdigest()
 
 
-def run_numerics(config: GenerateConfig) -> dict:
+def run_numerics(config: GenerateConfig, runtime: GenerateRuntime) -> dict:
     """The transformers backend's resolved dtype and device, torch and CUDA versions; {} for a server."""
     if config.backend != "transformers":
         return {}
     from evolcoder.generate.hf_backend import numerics
 
-    return numerics(config)
+    return numerics(config, runtime)
 
 
-def prepare_work_dir(work_dir: str | Path, config: GenerateConfig, jobs: Sequence[Job]) -> None:
+def prepare_work_dir(work_dir: str | Path, config: GenerateConfig, runtime: GenerateRuntime,
+                     jobs: Sequence[Job]) -> None:
     """Keep the shard files if they belong to this run's settings, numerics, prompts and model
     (re-split when only the number of shards changed, a runtime knob), else clear them."""
     work_dir = Path(work_dir)
-    facts = run_numerics(config)
-    plan = {"fingerprint": fingerprint(config, jobs, facts), "numerics": facts, "num_shards": config.num_shards,
+    facts = run_numerics(config, runtime)
+    plan = {"fingerprint": fingerprint(config, jobs, facts), "numerics": facts, "num_shards": runtime.num_shards,
             "n_tasks": len(jobs), "n_samples": config.n_samples}
     plan_file = work_dir / PLAN_FILE
     if plan_file.is_file():
@@ -87,7 +88,7 @@ def prepare_work_dir(work_dir: str | Path, config: GenerateConfig, jobs: Sequenc
         if old == plan:
             return
         if {**old, "num_shards": plan["num_shards"]} == plan:
-            reshard(work_dir, old["num_shards"], config, jobs)
+            reshard(work_dir, old["num_shards"], config, runtime.num_shards, jobs)
             write_json(plan_file, plan)
             return
         print(f"generate: settings, numerics (dtype, device, torch, CUDA), prompts or model changed since "
@@ -98,8 +99,8 @@ def prepare_work_dir(work_dir: str | Path, config: GenerateConfig, jobs: Sequenc
     write_json(plan_file, plan)
 
 
-def reshard(work_dir: Path, old_total: int, config: GenerateConfig, jobs: Sequence[Job]) -> None:
-    """Move the finished tasks of `old_total` shard files into `config.num_shards` new ones."""
+def reshard(work_dir: Path, old_total: int, config: GenerateConfig, num_shards: int, jobs: Sequence[Job]) -> None:
+    """Move the finished tasks of `old_total` shard files into `num_shards` new ones."""
     rows: dict[str, list[dict]] = {}
     for path in shard_files(work_dir, old_total):
         if path.is_file():
@@ -108,43 +109,45 @@ def reshard(work_dir: Path, old_total: int, config: GenerateConfig, jobs: Sequen
             for row in read_jsonl(path):
                 if row["task_id"] in done:
                     rows.setdefault(row["task_id"], []).append(row)
-    for index in range(config.num_shards):
-        mine = shard_jobs(jobs, index, config.num_shards)
-        write_jsonl(shard_path(work_dir, index, config.num_shards),
+    for index in range(num_shards):
+        mine = shard_jobs(jobs, index, num_shards)
+        write_jsonl(shard_path(work_dir, index, num_shards),
                     (row for job in mine for row in rows.get(job.task_id, ())))
     for path in shard_files(work_dir, old_total):
         path.unlink(missing_ok=True)
-    print(f"generate: {len(rows)} finished tasks re-split from {old_total} into {config.num_shards} shard files")
+    print(f"generate: {len(rows)} finished tasks re-split from {old_total} into {num_shards} shard files")
 
 
-def make_backend(config: GenerateConfig, work_dir: str | Path, server: ModelServer | None = None) -> Backend:
+def make_backend(config: GenerateConfig, runtime: GenerateRuntime, work_dir: str | Path,
+                 server: ModelServer | None = None) -> Backend:
     if config.backend == "openai":
         from evolcoder.generate.openai_backend import OpenAIBackend
 
-        return OpenAIBackend(config, Path(work_dir) / "ledger", server)
+        return OpenAIBackend(config, runtime.server, Path(work_dir) / "ledger", server)
     from evolcoder.generate.hf_backend import TransformersBackend
 
-    return TransformersBackend(config)
+    return TransformersBackend(config, runtime)
 
 
 @contextmanager
-def open_backend(config: GenerateConfig, work_dir: str | Path, index: int, total: int) -> Iterator[Backend]:
+def open_backend(config: GenerateConfig, runtime: GenerateRuntime, work_dir: str | Path, index: int,
+                 total: int) -> Iterator[Backend]:
     """The shard's backend; with `generate.server.command`, the server it starts on the shard's GPUs
     (its log in the work folder), stopped when the shard ends, however it ends. The report of the
     server that answers is kept in the work folder."""
     served = config.backend == "openai"
     started = None
     if served and config.server.command:
-        gpus = shard_gpus(config, 1)
-        started = ModelServer(config.server.command, config.model, gpus[0] if gpus else [], config.gpus_per_shard,
-                              Path(work_dir) / f"server-{index}-of-{total}.log", config.server.ready_timeout_s)
+        gpus = shard_gpus(config, runtime, 1)
+        started = ModelServer(config.server.command, config.model, gpus[0] if gpus else [], runtime.gpus_per_shard,
+                              Path(work_dir) / f"server-{index}-of-{total}.log", runtime.server.ready_timeout_s)
     with started or nullcontext():
         if served and config.server.provider == "openai":
-            record_server(work_dir, server_report(config, started))
-        yield make_backend(config, work_dir, started)
+            record_server(work_dir, server_report(config, runtime, started))
+        yield make_backend(config, runtime, work_dir, started)
 
 
-def run_shard(config: GenerateConfig, jobs: Sequence[Job], index: int, total: int,
+def run_shard(config: GenerateConfig, runtime: GenerateRuntime, jobs: Sequence[Job], index: int, total: int,
               work_dir: str | Path, label: str = "generate") -> int:
     """Generate shard `index` of `total`, skipping tasks its file already holds; return tasks done now."""
     mine = shard_jobs(jobs, index, total)
@@ -153,11 +156,11 @@ def run_shard(config: GenerateConfig, jobs: Sequence[Job], index: int, total: in
         todo = [job for job in mine if job.task_id not in done]
         if not todo:
             return 0
-        with (open_backend(config, work_dir, index, total) as backend,
+        with (open_backend(config, runtime, work_dir, index, total) as backend,
               tqdm(total=len(mine), initial=len(mine) - len(todo), desc=f"{label} shard {index}/{total}",
                    unit="task", position=index) as bar):
-            for start in range(0, len(todo), config.batch_size):
-                batch = todo[start:start + config.batch_size]
+            for start in range(0, len(todo), runtime.batch_size):
+                batch = todo[start:start + runtime.batch_size]
                 shard.append(rows_of(batch, backend.generate(batch), config.tabs))
                 bar.update(len(batch))
     return len(todo)
@@ -173,12 +176,13 @@ def rows_of(jobs: Sequence[Job], completions: Sequence[Sequence[Completion]], ta
                    "batch_shape": list(c.batch_shape) if c.batch_shape else None, "batch_size": c.batch_size}
 
 
-def run_all_shards(config: GenerateConfig, jobs: Sequence[Job], work_dir: str | Path, label: str = "generate") -> None:
+def run_all_shards(config: GenerateConfig, runtime: GenerateRuntime, jobs: Sequence[Job], work_dir: str | Path,
+                   label: str = "generate") -> None:
     """All `num_shards` shards: in this process when there is one, else one process each, in parallel."""
-    total = config.num_shards
-    gpus = shard_gpus(config, total)  # refuses a plan that needs more GPUs than are visible, before any work
+    total = runtime.num_shards
+    gpus = shard_gpus(config, runtime, total)  # refuses a plan that needs more GPUs than are visible, before any work
     if total == 1:
-        run_shard(config, jobs, 0, 1, work_dir, label)
+        run_shard(config, runtime, jobs, 0, 1, work_dir, label)
         return
     ctx = mp.get_context("spawn")
     threads = max(1, (os.cpu_count() or 1) // total)
@@ -186,21 +190,21 @@ def run_all_shards(config: GenerateConfig, jobs: Sequence[Job], work_dir: str | 
     for index in range(total):
         env = {"CUDA_VISIBLE_DEVICES": ",".join(gpus[index])} if gpus else {}
         with _environ(env):
-            proc = ctx.Process(target=_shard_process, args=(config, list(jobs), index, total, str(work_dir), label,
+            proc = ctx.Process(target=_shard_process, args=(config, runtime, list(jobs), index, total, str(work_dir), label,
                                                             None if gpus else threads))
             proc.start()
         procs.append(proc)
     _wait_all(procs, work_dir)
 
 
-def _shard_process(config: GenerateConfig, jobs: list[Job], index: int, total: int, work_dir: str, label: str,
-                   threads: int | None) -> None:
+def _shard_process(config: GenerateConfig, runtime: GenerateRuntime, jobs: list[Job], index: int, total: int,
+                   work_dir: str, label: str, threads: int | None) -> None:
     if threads is not None:
         import torch
 
         torch.set_num_threads(threads)
     try:
-        run_shard(config, jobs, index, total, work_dir, label)
+        run_shard(config, runtime, jobs, index, total, work_dir, label)
     except EvolcoderError as e:  # the message says what to do; the parent reports the exit status
         print(f"generate: shard {index}/{total}: error: {e}", file=sys.stderr)
         sys.exit(1)
@@ -243,13 +247,13 @@ def shard_files(work_dir: str | Path, total: int) -> list[Path]:
     return [shard_path(work_dir, i, total) for i in range(total)]
 
 
-def generate_benchmark(config: GenerateConfig, benchmark: str, problems: Sequence[Problem],
+def generate_benchmark(config: GenerateConfig, runtime: GenerateRuntime, benchmark: str, problems: Sequence[Problem],
                        out: str | Path, work_dir: str | Path) -> dict:
     """Generate every task x sample of `benchmark` into `out`; return a short summary."""
     jobs = make_jobs(benchmark, problems, config.tabs, config.prompt)
-    prepare_work_dir(work_dir, config, jobs)
-    run_all_shards(config, jobs, work_dir, label=benchmark)
-    n_rows = merge_with_meta(config, benchmark, [j.task_id for j in jobs], work_dir, config.num_shards, out)
+    prepare_work_dir(work_dir, config, runtime, jobs)
+    run_all_shards(config, runtime, jobs, work_dir, label=benchmark)
+    n_rows = merge_with_meta(config, benchmark, [j.task_id for j in jobs], work_dir, runtime.num_shards, out)
     return {"benchmark": benchmark, "n_tasks": len(jobs), "n_samples": config.n_samples, "rows": n_rows}
 
 

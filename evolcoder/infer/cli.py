@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from evolcoder.generate.config import GenerateConfig
+from evolcoder.generate.config import GenerateConfig, GenerateRuntime
 from evolcoder.infer.infer import INPUT_FORMAT, infer, local_checkpoint, read_instructions
 
 MAX_NEW_TOKENS = 2048  # inference_wizardcoder.py's max_new_tokens
@@ -63,9 +63,8 @@ def _probability(text: str) -> float:
 def run(args: argparse.Namespace) -> int:
     instructions = read_instructions(args.input)  # a bad line fails before a model loads
     config = GenerateConfig(model=local_checkpoint(args.model, args.revision), max_new_tokens=args.max_new_tokens,
-                            temperature=args.temperature, top_p=args.top_p, seed=args.seed,
-                            batch_size=args.batch_size, dtype=args.dtype, device=args.device)
-    summary = infer(config, instructions, args.output)
+                            temperature=args.temperature, top_p=args.top_p, seed=args.seed, dtype=args.dtype)
+    summary = infer(config, GenerateRuntime(batch_size=args.batch_size, device=args.device), instructions, args.output)
     print(f"infer: {summary.generated} responses generated now, {summary.already_done} already in "
           f"{args.output} ({summary.total} instructions in {args.input})")
     return 0

@@ -17,7 +17,7 @@ from tqdm import tqdm
 
 from evolcoder.errors import EvolcoderError
 from evolcoder.generate.backend import Completion, Job
-from evolcoder.generate.config import GenerateConfig
+from evolcoder.generate.config import GenerateConfig, GenerateRuntime
 from evolcoder.jsonl import AppendLog, InputError, iter_jsonl
 from evolcoder.templates import alpaca_prompt
 
@@ -91,7 +91,8 @@ def local_checkpoint(model: str, revision: str | None = None) -> str:
             f"the model's licence, run `huggingface-cli login` and `huggingface-cli download {model}`") from e
 
 
-def infer(config: GenerateConfig, instructions: list[Instruction], output_path: str | Path) -> InferSummary:
+def infer(config: GenerateConfig, runtime: GenerateRuntime, instructions: list[Instruction],
+          output_path: str | Path) -> InferSummary:
     """Append the response to every instruction whose id `output_path` lacks, in order, a batch at a time."""
     from evolcoder.generate.hf_backend import TransformersBackend
 
@@ -99,12 +100,12 @@ def infer(config: GenerateConfig, instructions: list[Instruction], output_path: 
         done = finished_ids(out)
         todo = [i for i in instructions if i.idx not in done]
         if todo:
-            backend = TransformersBackend(config)
+            backend = TransformersBackend(config, runtime)
             check_lengths(backend, todo, config.max_new_tokens)
             with tqdm(total=len(instructions), initial=len(instructions) - len(todo), desc="infer",
                       unit="instruction") as bar:
-                for start in range(0, len(todo), config.batch_size):
-                    batch = todo[start:start + config.batch_size]
+                for start in range(0, len(todo), runtime.batch_size):
+                    batch = todo[start:start + runtime.batch_size]
                     completions = backend.generate([Job(str(i.idx), i.prompt) for i in batch])
                     out.append(output_row(i, samples[0]) for i, samples in zip(batch, completions))
                     bar.update(len(batch))

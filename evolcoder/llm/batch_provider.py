@@ -33,7 +33,7 @@ import openai
 from openai.types import Batch
 
 from evolcoder.llm.batch_files import COMPLETION_WINDOW, ENDPOINT, input_file, line_result, result_lines, split_parts
-from evolcoder.llm.config import LLMConfig
+from evolcoder.llm.config import LLMConfig, LLMRuntime
 from evolcoder.llm.errors import BatchAPIError, FatalError, RetryableError
 from evolcoder.llm.ledger import BatchRecord, Ledger
 from evolcoder.llm.openai_api import connection_error, make_client, resolve_api_key, sdk_status_error
@@ -62,15 +62,17 @@ class _Part:
 class OpenAIBatchProvider:
     name = "openai-batch"
 
-    def __init__(self, config: LLMConfig, ledger: Ledger, environ: Mapping[str, str] = os.environ) -> None:
+    def __init__(self, config: LLMConfig, runtime: LLMRuntime, ledger: Ledger,
+                 environ: Mapping[str, str] = os.environ) -> None:
         self.config = config
+        self.runtime = runtime
         self.ledger = ledger
         self.pricing = Pricing.of(config)
         self._api_key = resolve_api_key(config, environ)
         self.jitter = random.Random()
 
     async def answer_all(self, requests: Sequence[ChatRequest], run: CallRun) -> None:
-        client = make_client(self.config, self._api_key)
+        client = make_client(self.config, self._api_key, self.runtime.timeout_s)
         try:
             await _Job(self, client, requests, run).run()
         finally:
@@ -84,6 +86,7 @@ class _Job:
                  run: CallRun) -> None:
         self.provider = provider
         self.config = provider.config
+        self.runtime = provider.runtime
         self.client = client
         self.calls = run
         self.by_key = {request.key(): request for request in requests}
@@ -119,7 +122,7 @@ class _Job:
     async def _submit(self, waiting: list[ChatRequest]) -> tuple[list[_Part], list[ChatRequest]]:
         """Submit as many input files of `waiting` as the budget allows; the parts and the rest."""
         parts = []
-        for chunk in split_parts(waiting, self.config.batch_max_requests, self.config.batch_max_bytes):
+        for chunk in split_parts(waiting, self.runtime.batch_max_requests, self.runtime.batch_max_bytes):
             n, held = self.calls.reserve(chunk)
             if n:
                 parts.append(await self._start(chunk[:n], held))
@@ -165,7 +168,7 @@ class _Job:
 
     async def _wait(self, parts: Sequence[_Part]) -> list[tuple[_Part, Batch]]:
         """Poll until every part's batch has ended; the parts with their final batch objects."""
-        delay = self.config.batch_poll_s
+        delay = self.runtime.batch_poll_s
         latest: dict[str, Batch] = {}
         while True:
             for part in parts:
@@ -177,7 +180,7 @@ class _Job:
             if all(batch.status in FINAL_STATUSES for batch in latest.values()):
                 return [(part, latest[part.record.batch_id]) for part in parts]
             await asyncio.sleep(delay)
-            delay = min(delay * 2, self.config.batch_poll_max_s)
+            delay = min(delay * 2, self.runtime.batch_poll_max_s)
 
     async def _collect(self, part: _Part, batch: Batch) -> list[ChatRequest]:
         """Store the answers of an ended batch, record what finally failed; the calls to retry."""
@@ -238,7 +241,7 @@ class _Job:
         """The failed result to record, or None while a retryable error has retries left."""
         attempts = self.attempts[request.key()]
         retryable = isinstance(error, RetryableError)
-        if retryable and attempts <= self.config.max_retries:
+        if retryable and attempts <= self.runtime.max_retries:
             return None
         suffix = f" (gave up after {attempts} batches)" if retryable else ""
         return ChatResult(key=request.key(), text=None, finish_reason=None, error=f"{error}{suffix}",
@@ -256,16 +259,16 @@ class _Job:
             except openai.APIStatusError as e:
                 error = sdk_status_error(e, url, self.config)
             except openai.APIConnectionError as e:
-                error = connection_error(e, url, self.config, what)
+                error = connection_error(e, url, self.runtime.timeout_s, what)
             if isinstance(error, FatalError):
                 raise BatchAPIError(f"the Batch API refused to {what}: {error}") from error
             if not isinstance(error, RetryableError):
                 raise error
-            if attempt > self.config.max_retries:
+            if attempt > self.runtime.max_retries:
                 raise BatchAPIError(
                     f"could not {what} after {attempt} attempts: {error}. The batches created so far are in "
                     f"the ledger {self.provider.ledger.path}: run again to resume them.") from error
-            await asyncio.sleep(backoff_delay(self.config.backoff_base_s, self.config.backoff_max_s, attempt,
+            await asyncio.sleep(backoff_delay(self.runtime.backoff_base_s, self.runtime.backoff_max_s, attempt,
                                               error.retry_after, self.provider.jitter))
 
 

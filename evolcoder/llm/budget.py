@@ -13,7 +13,8 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 
-from evolcoder.llm.config import LLMConfig
+from evolcoder.config import check
+from evolcoder.llm.config import LLMConfig, LLMRuntime
 from evolcoder.llm.errors import BudgetExceeded
 from evolcoder.llm.types import ChatRequest
 from evolcoder.llm.usage import Pricing
@@ -36,11 +37,13 @@ class Budget:
         self.holds = 0
 
     @classmethod
-    def of(cls, config: LLMConfig, spent: Callable[[], float]) -> Budget | None:
+    def of(cls, config: LLMConfig, runtime: LLMRuntime, spent: Callable[[], float]) -> Budget | None:
         """The budget `runtime.llm.max_cost_usd` sets, or None when it is null."""
-        if config.max_cost_usd is None:
+        if runtime.max_cost_usd is None:
             return None
-        return cls(config.max_cost_usd, Pricing.of(config), config.model, spent)
+        check(config.model in config.prices, "runtime.llm.max_cost_usd",
+              f"needs the price of model {config.model} in llm.prices to count what the calls cost")
+        return cls(runtime.max_cost_usd, Pricing.of(config), config.model, spent)
 
     @property
     def spent(self) -> float:

@@ -18,7 +18,7 @@ from collections.abc import Iterable, Sequence
 from tqdm import tqdm
 
 from evolcoder.llm.budget import Budget
-from evolcoder.llm.config import LLMConfig
+from evolcoder.llm.config import LLMConfig, LLMRuntime
 from evolcoder.llm.errors import FatalError, LLMError, ProviderConfigError, RetryableError
 from evolcoder.llm.ledger import Ledger
 from evolcoder.llm.ratelimit import TokenBucket, backoff_delay
@@ -30,7 +30,7 @@ DRY_RUN = "dry-run"
 MODEL_PROVIDERS = ("openai", "openai-batch")  # whose answers come from the model itself
 
 
-def make_provider(config: LLMConfig, ledger: Ledger) -> ChatProvider | BatchProvider:
+def make_provider(config: LLMConfig, runtime: LLMRuntime, ledger: Ledger) -> ChatProvider | BatchProvider:
     """The provider `config.provider` names (openai, openai-batch or replay); each is imported
     only when chosen.
 
@@ -40,11 +40,11 @@ def make_provider(config: LLMConfig, ledger: Ledger) -> ChatProvider | BatchProv
     if config.provider == "openai":
         from evolcoder.llm.openai_provider import OpenAIProvider
 
-        return OpenAIProvider(config)
+        return OpenAIProvider(config, runtime)
     if config.provider == "openai-batch":
         from evolcoder.llm.batch_provider import OpenAIBatchProvider
 
-        return OpenAIBatchProvider(config, ledger)
+        return OpenAIBatchProvider(config, runtime, ledger)
     if config.provider == "replay":
         from evolcoder.llm.replay import ReplayProvider
 
@@ -61,10 +61,10 @@ def estimated_tokens(request: ChatRequest) -> int:
 class _Limits:
     """The per-run gates a call passes: rate-limit buckets, then a concurrency slot."""
 
-    def __init__(self, config: LLMConfig) -> None:
-        self.slots = asyncio.Semaphore(config.concurrency)
-        self.requests = TokenBucket(config.requests_per_minute) if config.requests_per_minute else None
-        self.tokens = TokenBucket(config.tokens_per_minute) if config.tokens_per_minute else None
+    def __init__(self, runtime: LLMRuntime) -> None:
+        self.slots = asyncio.Semaphore(runtime.concurrency)
+        self.requests = TokenBucket(runtime.requests_per_minute) if runtime.requests_per_minute else None
+        self.tokens = TokenBucket(runtime.tokens_per_minute) if runtime.tokens_per_minute else None
 
     async def admit(self, request: ChatRequest) -> None:
         if self.requests:
@@ -225,13 +225,14 @@ class LLMClient:
     budget (`runtime.llm.max_cost_usd`), ledger answers included.
     """
 
-    def __init__(self, config: LLMConfig, ledger: Ledger, provider: ChatProvider | BatchProvider | None = None,
-                 jitter_seed: int | None = None) -> None:
+    def __init__(self, config: LLMConfig, runtime: LLMRuntime, ledger: Ledger,
+                 provider: ChatProvider | BatchProvider | None = None, jitter_seed: int | None = None) -> None:
         self.config = config
+        self.runtime = runtime
         self.ledger = ledger
-        self.provider = provider if provider is not None else make_provider(config, ledger)
+        self.provider = provider if provider is not None else make_provider(config, runtime, ledger)
         self.usage = UsageTotals()
-        self.budget = Budget.of(config, spent=lambda: self.usage.cost_usd)
+        self.budget = Budget.of(config, runtime, spent=lambda: self.usage.cost_usd)
         self._jitter = random.Random(jitter_seed)
 
     def run(self, requests: Sequence[ChatRequest], desc: str = "llm calls") -> list[ChatResult]:
@@ -303,7 +304,7 @@ class LLMClient:
             )
 
     async def _send_all(self, requests: list[ChatRequest], run: _Run) -> None:
-        limits = _Limits(self.config)
+        limits = _Limits(self.runtime)
 
         async def one(request: ChatRequest) -> None:
             try:
@@ -332,7 +333,7 @@ class LLMClient:
             try:
                 result, held = await self._attempt(request, limits, run)
             except RetryableError as e:
-                if attempt > self.config.max_retries:
+                if attempt > self.runtime.max_retries:
                     return self._failed(request, f"{e} (gave up after {attempt} attempts)", e.kind, attempt), None
                 await asyncio.sleep(self.retry_delay(attempt, e.retry_after))
                 continue
@@ -345,11 +346,11 @@ class LLMClient:
         async with limits.slots:
             held = await run.admit_cost(request)
             try:
-                async with asyncio.timeout(self.config.timeout_s):
+                async with asyncio.timeout(self.runtime.timeout_s):
                     return await self.provider.complete(request), held
             except TimeoutError as e:
                 await run.settle(held)
-                raise RetryableError(f"no answer within runtime.llm.timeout_s={self.config.timeout_s:g}s "
+                raise RetryableError(f"no answer within runtime.llm.timeout_s={self.runtime.timeout_s:g}s "
                                      f"({request.describe()})", kind="timeout") from e
             except BaseException:
                 await run.settle(held)
@@ -358,7 +359,7 @@ class LLMClient:
     def retry_delay(self, attempt: int, retry_after: float | None) -> float:
         """Seconds before retry number `attempt`: the server's Retry-After (capped at
         runtime.llm.backoff_max_s) when given, else exponential backoff with jitter."""
-        return backoff_delay(self.config.backoff_base_s, self.config.backoff_max_s, attempt, retry_after, self._jitter)
+        return backoff_delay(self.runtime.backoff_base_s, self.runtime.backoff_max_s, attempt, retry_after, self._jitter)
 
     def _failed(self, request: ChatRequest, error: str, kind: str, attempts: int) -> ChatResult:
         return ChatResult(key=request.key(), text=None, finish_reason=None, error=error, error_kind=kind,

@@ -1,4 +1,5 @@
-"""The `llm` section of params.yaml: which provider, how fast, how hard to retry, what it costs."""
+"""The `llm` section of params.yaml (which provider and model, how to sample, what it costs) and its
+runtime knobs (`runtime.llm`: how fast, how hard to retry, how much may be spent)."""
 
 from __future__ import annotations
 
@@ -23,35 +24,12 @@ BATCH_MAX_BYTES = 200_000_000
 
 @dataclass
 class LLMConfig:
-    """Provider settings. `api_key_env: null` sends no key (local servers that take none).
-
-    The `RUNTIME` fields change how fast calls go or how much may be spent, not their answers:
-    params files set them under `runtime.llm` (and `runtime.generate.server`), which no stage
-    hashes. `max_cost_usd` is the most the calls may cost in all, answers from the ledger
-    included; the `batch_*` fields tune `provider: openai-batch` (poll interval, doubling up to
-    its maximum; requests and bytes per input file).
-    """
-
-    RUNTIME: ClassVar[tuple[str, ...]] = ("concurrency", "requests_per_minute", "tokens_per_minute", "max_retries",
-                                          "backoff_base_s", "backoff_max_s", "timeout_s", "max_cost_usd",
-                                          "batch_poll_s", "batch_poll_max_s", "batch_max_requests", "batch_max_bytes")
+    """Provider settings. `api_key_env: null` sends no key (local servers that take none)."""
 
     provider: Literal["openai", "openai-batch", "dry-run", "replay"] = "dry-run"
     model: str = "gpt-3.5-turbo"
     base_url: str | None = None
     api_key_env: str | None = "OPENAI_API_KEY"
-    concurrency: int = 8
-    requests_per_minute: float | None = None
-    tokens_per_minute: float | None = None
-    max_retries: int = 6
-    backoff_base_s: float = 1.0
-    backoff_max_s: float = 60.0
-    timeout_s: float = 120.0
-    max_cost_usd: float | None = None
-    batch_poll_s: float = 30.0
-    batch_poll_max_s: float = 600.0
-    batch_max_requests: int = BATCH_MAX_REQUESTS
-    batch_max_bytes: int = BATCH_MAX_BYTES
     temperature: float = 1.0
     top_p: float = 0.95
     max_tokens: int = 2048
@@ -60,21 +38,12 @@ class LLMConfig:
     def __post_init__(self) -> None:
         check(self.base_url is None or self.base_url.startswith(("http://", "https://")), "llm.base_url",
               f"must be an http:// or https:// URL (e.g. http://localhost:8000/v1) or null, got {self.base_url!r}")
-        check(self.concurrency >= 1, "llm.concurrency", f"must be at least 1, got {self.concurrency}")
-        for name in ("requests_per_minute", "tokens_per_minute"):
-            value = getattr(self, name)
-            check(value is None or value > 0, f"llm.{name}", f"must be positive or null, got {value}")
-        check(self.max_retries >= 0, "llm.max_retries", f"must be 0 or more, got {self.max_retries}")
-        check(0 <= self.backoff_base_s <= self.backoff_max_s, "llm.backoff_base_s",
-              f"must be between 0 and llm.backoff_max_s ({self.backoff_max_s}), got {self.backoff_base_s}")
-        check(self.timeout_s > 0, "llm.timeout_s", f"must be positive, got {self.timeout_s}")
         check(0 <= self.temperature <= 2, "llm.temperature", f"must be in [0, 2], got {self.temperature}")
         check(0 < self.top_p <= 1, "llm.top_p", f"must be in (0, 1], got {self.top_p}")
         check(self.max_tokens >= 1, "llm.max_tokens", f"must be at least 1, got {self.max_tokens}")
         check(not self.api_key_env or self.api_key_env.strip() == self.api_key_env, "llm.api_key_env",
               f"must be an environment variable name or null, got {self.api_key_env!r}")
         self._check_prices()
-        self._check_budget_and_batches()
 
     @property
     def endpoint(self) -> str:
@@ -92,14 +61,47 @@ class LLMConfig:
                   "llm.provider is openai-batch: add batch_prompt and batch_completion (the Batch API's price "
                   "per 1k tokens; OpenAI's is half the list price)")
 
-    def _check_budget_and_batches(self) -> None:
-        check(self.max_cost_usd is None or self.max_cost_usd > 0, "llm.max_cost_usd",
+
+@dataclass(frozen=True)
+class LLMRuntime:
+    """How fast calls go, how hard they are retried and how much they may cost, not their answers
+    (params: `runtime.llm`, and `runtime.generate.server` for a generation server).
+
+    `max_cost_usd` is the most the calls may cost in all, answers from the ledger included; the
+    `batch_*` fields tune `provider: openai-batch` (poll interval, doubling up to its maximum;
+    requests and bytes per input file).
+    """
+
+    concurrency: int = 8
+    requests_per_minute: float | None = None
+    tokens_per_minute: float | None = None
+    max_retries: int = 6
+    backoff_base_s: float = 1.0
+    backoff_max_s: float = 60.0
+    timeout_s: float = 120.0
+    max_cost_usd: float | None = None
+    batch_poll_s: float = 30.0
+    batch_poll_max_s: float = 600.0
+    batch_max_requests: int = BATCH_MAX_REQUESTS
+    batch_max_bytes: int = BATCH_MAX_BYTES
+
+    SECTION: ClassVar[str] = "runtime.llm"  # where params files set these knobs, for the messages
+
+    def __post_init__(self) -> None:
+        check(self.concurrency >= 1, f"{self.SECTION}.concurrency", f"must be at least 1, got {self.concurrency}")
+        for name in ("requests_per_minute", "tokens_per_minute"):
+            value = getattr(self, name)
+            check(value is None or value > 0, f"{self.SECTION}.{name}", f"must be positive or null, got {value}")
+        check(self.max_retries >= 0, f"{self.SECTION}.max_retries", f"must be 0 or more, got {self.max_retries}")
+        check(0 <= self.backoff_base_s <= self.backoff_max_s, f"{self.SECTION}.backoff_base_s",
+              f"must be between 0 and {self.SECTION}.backoff_max_s ({self.backoff_max_s}), got {self.backoff_base_s}")
+        check(self.timeout_s > 0, f"{self.SECTION}.timeout_s", f"must be positive, got {self.timeout_s}")
+        check(self.max_cost_usd is None or self.max_cost_usd > 0, f"{self.SECTION}.max_cost_usd",
               f"must be positive or null (no budget), got {self.max_cost_usd}")
-        check(self.max_cost_usd is None or self.model in self.prices, "llm.max_cost_usd",
-              f"needs the price of model {self.model} in llm.prices to count what the calls cost")
-        check(0 < self.batch_poll_s <= self.batch_poll_max_s, "llm.batch_poll_s",
-              f"must be positive and at most llm.batch_poll_max_s ({self.batch_poll_max_s}), got {self.batch_poll_s}")
-        check(1 <= self.batch_max_requests <= BATCH_MAX_REQUESTS, "llm.batch_max_requests",
+        check(0 < self.batch_poll_s <= self.batch_poll_max_s, f"{self.SECTION}.batch_poll_s",
+              f"must be positive and at most {self.SECTION}.batch_poll_max_s ({self.batch_poll_max_s}), "
+              f"got {self.batch_poll_s}")
+        check(1 <= self.batch_max_requests <= BATCH_MAX_REQUESTS, f"{self.SECTION}.batch_max_requests",
               f"must be between 1 and {BATCH_MAX_REQUESTS:,} (the Batch API's limit), got {self.batch_max_requests}")
-        check(1 <= self.batch_max_bytes <= BATCH_MAX_BYTES, "llm.batch_max_bytes",
+        check(1 <= self.batch_max_bytes <= BATCH_MAX_BYTES, f"{self.SECTION}.batch_max_bytes",
               f"must be between 1 and {BATCH_MAX_BYTES:,} (the Batch API's limit), got {self.batch_max_bytes}")

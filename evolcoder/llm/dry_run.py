@@ -14,7 +14,7 @@ import re
 
 from evolcoder.llm.prompts import parse_equality_prompt, parse_evolution_prompt
 from evolcoder.llm.rewrite import rewrite
-from evolcoder.llm import ChatProvider, ChatRequest, ChatResult, Ledger, LLMConfig, make_provider
+from evolcoder.llm import ChatProvider, ChatRequest, ChatResult, Ledger, LLMConfig, LLMRuntime, make_provider
 from evolcoder.llm.types import BatchProvider
 
 CHARS_PER_TOKEN = 4
@@ -56,9 +56,9 @@ class DryRunProvider:
         return f"{ANSWER_PROSE}\n\n```python\n{code_of(reference_answer)}\n```"
 
 
-def teacher_provider(config: LLMConfig, ledger: Ledger) -> ChatProvider | BatchProvider:
+def teacher_provider(config: LLMConfig, runtime: LLMRuntime, ledger: Ledger) -> ChatProvider | BatchProvider:
     """The provider `llm.provider` names, dry-run included, for the evolve stage's client."""
-    return DryRunProvider() if config.provider == "dry-run" else make_provider(config, ledger)
+    return DryRunProvider() if config.provider == "dry-run" else make_provider(config, runtime, ledger)
 
 
 def code_of(answer: str) -> str:

@@ -44,12 +44,12 @@ def resolve_api_key(config: LLMConfig, environ: Mapping[str, str]) -> str:
     return key
 
 
-def make_client(config: LLMConfig, api_key: str) -> openai.AsyncOpenAI:
+def make_client(config: LLMConfig, api_key: str, timeout_s: float) -> openai.AsyncOpenAI:
     """An SDK client with its own retries off (the caller's retry loop is the only one) on the
     package's aiohttp transport (about half the CPU per call of its default one). It belongs to
     the event loop that made it."""
     return openai.AsyncOpenAI(api_key=api_key, base_url=config.endpoint, max_retries=0,
-                              timeout=config.timeout_s, http_client=openai.DefaultAioHttpClient())
+                              timeout=timeout_s, http_client=openai.DefaultAioHttpClient())
 
 
 def chat_body(request: ChatRequest) -> dict[str, Any]:
@@ -116,12 +116,12 @@ def error_detail(body: object, fallback: str) -> str:
     return fallback
 
 
-def connection_error(e: openai.APIConnectionError, url: str, config: LLMConfig, what: str) -> RetryableError:
+def connection_error(e: openai.APIConnectionError, url: str, timeout_s: float, what: str) -> RetryableError:
     """A retryable error for a connection that failed or an answer that took too long."""
     cause = _root_cause(e)
     # Judged by the root cause: the aiohttp transport reports a refused connection as a time-out.
     if isinstance(e, openai.APITimeoutError) and not isinstance(cause, (ConnectionError, socket.gaierror)):
-        return RetryableError(f"no answer from {url} within runtime.llm.timeout_s={config.timeout_s:g}s ({what})",
+        return RetryableError(f"no answer from {url} within runtime.llm.timeout_s={timeout_s:g}s ({what})",
                               kind="timeout")
     return RetryableError(f"connection to {url} failed: {cause!r} ({what})", kind="connection")
 

@@ -17,7 +17,7 @@ from collections.abc import Mapping
 import httpx2
 import openai
 
-from evolcoder.llm.config import LLMConfig
+from evolcoder.llm.config import LLMConfig, LLMRuntime
 from evolcoder.llm.openai_api import (chat_body, completion_result, connection_error, make_client,
                                       parse_json_body, resolve_api_key, sdk_status_error)
 from evolcoder.llm.types import ChatRequest, ChatResult
@@ -29,8 +29,9 @@ log = logging.getLogger(__name__)
 class OpenAIProvider:
     name = "openai"
 
-    def __init__(self, config: LLMConfig, environ: Mapping[str, str] = os.environ) -> None:
+    def __init__(self, config: LLMConfig, runtime: LLMRuntime, environ: Mapping[str, str] = os.environ) -> None:
         self.config = config
+        self.timeout_s = runtime.timeout_s
         self.url = f"{config.endpoint.rstrip('/')}/chat/completions"
         self.pricing = Pricing.of(config)
         self._api_key = resolve_api_key(config, environ)
@@ -46,7 +47,7 @@ class OpenAIProvider:
 
     async def complete(self, request: ChatRequest) -> ChatResult:
         if self._client is None:
-            self._client = make_client(self.config, self._api_key)
+            self._client = make_client(self.config, self._api_key, self.timeout_s)
         options = {"headers": {"X-Evolcoder-Key": request.key()}, "security": {"bearer_auth": True}}
         try:
             # The raw endpoint, not chat.completions.create: same request, auth and errors, without
@@ -57,7 +58,7 @@ class OpenAIProvider:
         except openai.APIStatusError as e:
             raise sdk_status_error(e, self.url, self.config) from e
         except openai.APIConnectionError as e:
-            raise connection_error(e, self.url, self.config, request.describe()) from e
+            raise connection_error(e, self.url, self.timeout_s, request.describe()) from e
         request_id = response.headers.get("x-request-id")
         data = parse_json_body(response.text, f"{self.url} (request id {request_id or 'none'})")
         where = f"{self.url} (request id {request_id or data.get('id') or 'none'})"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import ClassVar, Literal
+from typing import Literal
 
 from evolcoder.config import check
 from evolcoder.pretrained import pretrained_source
@@ -69,16 +69,7 @@ class ModelConfig:
 
 @dataclass
 class TrainConfig:
-    """The fine-tuning recipe. global_batch_size = per_device_batch_size x accumulation x ranks.
-
-    `RUNTIME` fields (params: `runtime.train`) decide where checkpoints go and how often, which
-    address the ranks meet at (`master_addr`) and which kernel computes attention
-    (`attn_implementation`), not what is learned; they are left out of the run key, so changing
-    one keeps resume state.
-    """
-
-    RUNTIME: ClassVar[tuple[str, ...]] = ("logging_steps", "save_steps", "save_total_limit", "work_dir",
-                                          "master_addr", "attn_implementation")
+    """The fine-tuning recipe. global_batch_size = per_device_batch_size x accumulation x ranks."""
 
     deepspeed_config: str = "configs/deepspeed/zero3.json"
     num_processes: int = 1  # ranks per node
@@ -108,17 +99,9 @@ class TrainConfig:
     # a run folder (or <run>/checkpoint-<step>) under runtime.train.work_dir whose checkpoint this
     # run starts from when only the training code differs (evolcoder.train.workdir.continue_run)
     continue_from: str | None = None
-    logging_steps: int = 1
-    save_steps: int = 25
-    save_total_limit: int = 2
-    work_dir: str = ".work/train"  # resumable checkpoints, keyed by run; never committed
-    master_addr: str | None = None  # rank 0's address on the network the nodes share; None: DeepSpeed's guess
-    # "auto": sdpa_varlen (ours) with packing, transformers' sdpa without; or a transformers name
-    attn_implementation: str = "auto"
 
     def __post_init__(self) -> None:
-        positive = ("num_processes", "num_nodes", "global_batch_size", "per_device_batch_size",
-                    "max_length", "logging_steps", "save_steps", "save_total_limit")
+        positive = ("num_processes", "num_nodes", "global_batch_size", "per_device_batch_size", "max_length")
         for name in positive:
             check(getattr(self, name) > 0, f"train.{name}", f"must be positive, got {getattr(self, name)}")
         check(self.lr > 0, "train.lr", f"must be positive, got {self.lr}")
@@ -132,14 +115,11 @@ class TrainConfig:
               f"{self.global_batch_size} is not divisible by per_device_batch_size x ranks = "
               f"{self.per_device_batch_size} x {self.world_size} = {per_step}; "
               "change one of train.global_batch_size, per_device_batch_size, num_processes, num_nodes")
-        check(self.master_addr is None or bool(self.master_addr.strip()), "train.master_addr",
-              "must be an address (the first host's, on the network the nodes share) or null")
         check(self.continue_from is None or bool(self.continue_from.strip()), "train.continue_from",
               "must name a run folder under runtime.train.work_dir (or <run>/checkpoint-<step>), or be null")
         check(self.num_nodes == 1 or self.hostfile is not None, "train.hostfile",
               f"num_nodes={self.num_nodes} needs a DeepSpeed hostfile (lines 'host slots=N')")
         self._check_lora()
-        self._check_attention()
 
     def _check_lora(self) -> None:
         check(self.lora_r > 0, "train.lora_r", f"must be positive, got {self.lora_r}")
@@ -150,14 +130,6 @@ class TrainConfig:
         check(valid, "train.lora_target_modules", "must be auto (the attention and MLP projections of the model's "
               "architecture) or name at least one module (StarCoder's: c_attn, c_proj, c_fc)")
 
-    def _check_attention(self) -> None:
-        attn = self.attn_implementation
-        check(not self.packing or attn == "auto" or attn in PACKING_ATTENTION, "train.packing",
-              f"attention implementation {attn!r} (runtime.train.attn_implementation) cannot keep packed "
-              f"examples apart; use one of: auto, {', '.join(PACKING_ATTENTION)}, or set train.packing: false")
-        check(attn != VARLEN_SDPA or self.packing, "runtime.train.attn_implementation",
-              f"{VARLEN_SDPA} attends within the examples of a packed row and needs train.packing: true")
-
     @property
     def world_size(self) -> int:
         return self.num_processes * self.num_nodes
@@ -165,3 +137,39 @@ class TrainConfig:
     @property
     def gradient_accumulation_steps(self) -> int:
         return self.global_batch_size // (self.per_device_batch_size * self.world_size)
+
+
+@dataclass(frozen=True)
+class TrainRuntime:
+    """How a run is kept and run, not what it learns (params: `runtime.train`); left out of the run
+    key, so changing one keeps resume state.
+
+    `work_dir` holds the resumable checkpoints, keyed by run (never committed), saved every
+    `save_steps` steps, the last `save_total_limit` kept. `master_addr` is rank 0's address on the
+    network the nodes share (null: DeepSpeed's guess). `attn_implementation` is the kernel that
+    computes attention: "auto" (sdpa_varlen, ours, with packing; transformers' sdpa without) or a
+    transformers name.
+    """
+
+    logging_steps: int = 1
+    save_steps: int = 25
+    save_total_limit: int = 2
+    work_dir: str = ".work/train"
+    master_addr: str | None = None
+    attn_implementation: str = "auto"
+
+    def __post_init__(self) -> None:
+        for name in ("logging_steps", "save_steps", "save_total_limit"):
+            check(getattr(self, name) > 0, f"runtime.train.{name}", f"must be positive, got {getattr(self, name)}")
+        check(self.master_addr is None or bool(self.master_addr.strip()), "runtime.train.master_addr",
+              "must be an address (the first host's, on the network the nodes share) or null")
+
+
+def check_attention(train: TrainConfig, runtime: TrainRuntime) -> None:
+    """Refuse an attention implementation that cannot run the recipe's (packed or padded) rows."""
+    attn = runtime.attn_implementation
+    check(not train.packing or attn == "auto" or attn in PACKING_ATTENTION, "train.packing",
+          f"attention implementation {attn!r} (runtime.train.attn_implementation) cannot keep packed "
+          f"examples apart; use one of: auto, {', '.join(PACKING_ATTENTION)}, or set train.packing: false")
+    check(attn != VARLEN_SDPA or train.packing, "runtime.train.attn_implementation",
+          f"{VARLEN_SDPA} attends within the examples of a packed row and needs train.packing: true")

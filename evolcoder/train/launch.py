@@ -86,16 +86,18 @@ def included_gpus(cfg: TrainConfig) -> list[str] | None:
     return gpus
 
 
-def launch_command(cfg: TrainConfig, spec_path: str | Path, port: int, gpus: list[str] | None = None) -> list[str]:
-    """The `deepspeed` launcher command line for the worker module (`gpus`: see `included_gpus`)."""
+def launch_command(cfg: TrainConfig, spec_path: str | Path, port: int, gpus: list[str] | None = None,
+                   master_addr: str | None = None) -> list[str]:
+    """The `deepspeed` launcher command line for the worker module (`gpus`: see `included_gpus`;
+    `master_addr`: runtime.train.master_addr)."""
     cmd = [sys.executable, "-m", "deepspeed.launcher.runner"]
     if gpus:  # the launcher refuses --include together with --num_nodes/--num_gpus
         cmd += ["--include", "localhost:" + ",".join(gpus)]
     else:
         cmd += ["--num_nodes", str(cfg.num_nodes), "--num_gpus", str(cfg.num_processes)]
     cmd += ["--master_port", str(port), "--no_local_rank"]
-    if cfg.master_addr:
-        cmd += ["--master_addr", cfg.master_addr]
+    if master_addr:
+        cmd += ["--master_addr", master_addr]
     if cfg.hostfile:
         cmd += ["--hostfile", cfg.hostfile]
     return cmd + ["--module", "evolcoder.train.worker", str(spec_path)]
@@ -130,11 +132,11 @@ def write_rank_env(path: Path, env: Mapping[str, str]) -> Path:
     return path
 
 
-def launch(cfg: TrainConfig, spec_path: str | Path, run_dir: str | Path) -> None:
+def launch(cfg: TrainConfig, spec_path: str | Path, run_dir: str | Path, master_addr: str | None = None) -> None:
     env = launch_env()
     if cfg.hostfile:
         env["DS_ENV_FILE"] = str(write_rank_env(Path(run_dir).resolve() / RANK_ENV_FILE, env))
-    cmd = launch_command(cfg, spec_path, master_port(cfg), included_gpus(cfg))
+    cmd = launch_command(cfg, spec_path, master_port(cfg), included_gpus(cfg), master_addr)
     print("train: " + " ".join(cmd), flush=True)
     result = subprocess.run(cmd, env=env)
     if result.returncode != 0:

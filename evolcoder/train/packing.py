@@ -24,7 +24,7 @@ from typing import Any
 import torch
 
 from evolcoder.errors import EvolcoderError
-from evolcoder.train.config import VARLEN_SDPA, TrainConfig
+from evolcoder.train.config import VARLEN_SDPA, TrainConfig, TrainRuntime
 
 
 def varlen_sdpa_attention(module: torch.nn.Module, query: torch.Tensor, key: torch.Tensor, value: torch.Tensor,
@@ -86,16 +86,16 @@ def register_varlen_sdpa() -> None:
     AttentionMaskInterface.register(VARLEN_SDPA, lambda *args, **kwargs: None)
 
 
-def attention_implementation(cfg: TrainConfig) -> str:
-    """The implementation `train.attn_implementation` names; for "auto": FlashAttention-2 for
+def attention_implementation(cfg: TrainConfig, runtime: TrainRuntime) -> str:
+    """The implementation `runtime.train.attn_implementation` names; for "auto": FlashAttention-2 for
     packed rows where it can run, else sdpa_varlen (with a warning when flash-attn is installed
     but cannot run); sdpa without packing. An explicit flash_attention_2 that cannot run is refused."""
-    if cfg.attn_implementation == "flash_attention_2" and (problem := flash_attention_problem()):
+    if runtime.attn_implementation == "flash_attention_2" and (problem := flash_attention_problem()):
         raise EvolcoderError(
             f"runtime.train.attn_implementation: flash_attention_2 cannot run here: {problem}; or set it to auto "
             f"({VARLEN_SDPA} with train.packing, sdpa without)")
-    if cfg.attn_implementation != "auto":
-        return cfg.attn_implementation
+    if runtime.attn_implementation != "auto":
+        return runtime.attn_implementation
     if not cfg.packing:
         return "sdpa"
     if not torch.cuda.is_available():

@@ -16,7 +16,7 @@ from evolcoder.errors import EvolcoderError
 from evolcoder.jsonl import read_jsonl, write_json
 from evolcoder.templates import example_texts
 from evolcoder.train.adapters import merge_adapter
-from evolcoder.train.config import ModelConfig, TrainConfig
+from evolcoder.train.config import ModelConfig, TrainConfig, TrainRuntime, check_attention
 from evolcoder.train.launch import check_gpus_per_rank, has_gpu, launch
 from evolcoder.train.model import build_scratch_model, train_tokenizer
 from evolcoder.train.workdir import continue_run, holding, last_checkpoint, prepare_run_dir, run_record
@@ -36,13 +36,15 @@ class RunPaths:
     curves_dir: Path  # DVCLive folder
 
 
-def run_training(model_cfg: ModelConfig, train_cfg: TrainConfig, paths: RunPaths) -> dict[str, Any]:
+def run_training(model_cfg: ModelConfig, train_cfg: TrainConfig, runtime: TrainRuntime,
+                 paths: RunPaths) -> dict[str, Any]:
     """Train (resuming this run's last checkpoint if any); return the summary the ranks wrote."""
+    check_attention(train_cfg, runtime)
     check_inputs(train_cfg, paths)
-    run_dir = prepare_run_dir(train_cfg.work_dir, training_record(model_cfg, train_cfg, paths.data))
+    run_dir = prepare_run_dir(runtime.work_dir, training_record(model_cfg, train_cfg, paths.data))
     continued = {"continued_from": None, "continued_code_differs": False}
     if train_cfg.continue_from:
-        continued = continue_run(run_dir, train_cfg.continue_from, train_cfg.work_dir)
+        continued = continue_run(run_dir, train_cfg.continue_from, runtime.work_dir)
         print(f"train: continuing {continued['continued_from']}"
               + (", trained by other code" if continued["continued_code_differs"] else ""), flush=True)
     resume = last_checkpoint(run_dir)
@@ -50,6 +52,7 @@ def run_training(model_cfg: ModelConfig, train_cfg: TrainConfig, paths: RunPaths
     model, revision = starting_model(model_cfg, train_cfg.seed, paths.data, run_dir)
     spec = {
         "train": dataclasses.asdict(train_cfg),
+        "runtime": dataclasses.asdict(runtime),
         "model": model,
         "revision": revision,
         "data": str(paths.data),
@@ -63,7 +66,7 @@ def run_training(model_cfg: ModelConfig, train_cfg: TrainConfig, paths: RunPaths
     spec_path = run_dir / "spec.json"
     write_json(spec_path, spec)
     with holding(run_dir):
-        launch(train_cfg, spec_path, run_dir)
+        launch(train_cfg, spec_path, run_dir, runtime.master_addr)
     if train_cfg.adapter == "lora":
         merge_adapter(spec["model"], spec["revision"], paths.output_dir, train_cfg.precision)
     with open(run_dir / "summary.json", encoding="utf-8") as f:

@@ -6,20 +6,21 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from evolcoder.config import load_section, recipe
+from evolcoder.config import load_runtime, load_section, recipe
 from evolcoder.download import file_sha256
 from evolcoder.files.paths import TrainFiles
 from evolcoder.jsonl import read_json, write_json
-from evolcoder.train.config import ModelConfig, TrainConfig
+from evolcoder.train.config import ModelConfig, TrainConfig, TrainRuntime
 from evolcoder.train.runner import METRIC_KEYS, RunPaths, run_training, training_record
 from evolcoder.train.workdir import clean_runs, key_of, remove_run_dir, source_run_dir
 
 
 def run(params: str | Path, files: TrainFiles = TrainFiles()) -> str:
     """Train, write the model with its recipe and the metrics; return what to print."""
+    runtime = load_runtime(params, "train", TrainRuntime)  # first: it refuses a runtime knob in the train section
     model = load_section(params, "model", ModelConfig)
     train = load_section(params, "train", TrainConfig)
-    summary = run_training(model, train, RunPaths(data=files.data, output_dir=files.checkpoint,
+    summary = run_training(model, train, runtime, RunPaths(data=files.data, output_dir=files.checkpoint,
                                                   curves_dir=files.curves_dir))
     write_json(files.checkpoint / "params.json", {  # the recipe only: runtime knobs must not change the model's hash
         "model": recipe(model), "train": recipe(train),
@@ -42,6 +43,7 @@ def clean(params: str | Path, dry_run: bool = False, files: TrainFiles = TrainFi
     """Remove the run folders under runtime.train.work_dir but the one the checkpoint came from,
     the one this recipe, data and code would resume, the one train.continue_from names and any a
     training is running in (each decision is printed); return the total."""
+    work_dir = load_runtime(params, "train", TrainRuntime).work_dir
     model = load_section(params, "model", ModelConfig)
     train = load_section(params, "train", TrainConfig)
     keep = {}
@@ -52,7 +54,7 @@ def clean(params: str | Path, dry_run: bool = False, files: TrainFiles = TrainFi
         keep[key_of(training_record(model, train, files.data))] = (
             f"the run of {params}'s recipe, {files.data} and this code (`dvc repro train` resumes it)")
     if train.continue_from:
-        keep[source_run_dir(train.work_dir, train.continue_from).name] = "train.continue_from names it"
-    removed = clean_runs(train.work_dir, keep, dry_run)
+        keep[source_run_dir(work_dir, train.continue_from).name] = "train.continue_from names it"
+    removed = clean_runs(work_dir, keep, dry_run)
     return (f"train clean: {'would free' if dry_run else 'freed'} {sum(size for _, size in removed) / 1e9:.2f} GB "
-            f"in {len(removed)} run folder(s) under {train.work_dir}")
+            f"in {len(removed)} run folder(s) under {work_dir}")

@@ -21,7 +21,7 @@ from evolcoder.errors import EvolcoderError
 from evolcoder.jsonl import read_jsonl, write_json
 from evolcoder.train.adapters import ADAPTER_DIR, add_lora
 from evolcoder.train.batching import PaddingCollator, SupervisedDataset, packing_collator
-from evolcoder.train.config import VARLEN_SDPA, TrainConfig
+from evolcoder.train.config import VARLEN_SDPA, TrainConfig, TrainRuntime, check_attention
 from evolcoder.train.curves import (CountingTrainer, CurveCallback, TokenTally, steady_tokens_per_s,
                                     summarize)
 from evolcoder.train.llama import write_legacy_rope_keys
@@ -54,7 +54,8 @@ def configure_cpu_ranks() -> bool:
     return True
 
 
-def training_arguments(cfg: TrainConfig, run_dir: str | Path, configured_state: bool) -> TrainingArguments:
+def training_arguments(cfg: TrainConfig, runtime: TrainRuntime, run_dir: str | Path,
+                       configured_state: bool) -> TrainingArguments:
     """The HF Trainer arguments of the recipe; creating them activates ZeRO-3 model loading."""
     return TrainingArguments(
         accelerator_config={"use_configured_state": configured_state},
@@ -74,10 +75,10 @@ def training_arguments(cfg: TrainConfig, run_dir: str | Path, configured_state: 
         bf16=cfg.precision == "bf16",
         fp16=cfg.precision == "fp16",
         seed=cfg.seed,
-        logging_steps=cfg.logging_steps,
+        logging_steps=runtime.logging_steps,
         save_strategy="steps",
-        save_steps=cfg.save_steps,
-        save_total_limit=cfg.save_total_limit,
+        save_steps=runtime.save_steps,
+        save_total_limit=runtime.save_total_limit,
         remove_unused_columns=False,
         report_to="none",
         dataloader_num_workers=0,
@@ -112,10 +113,11 @@ def check_world_size(cfg: TrainConfig, world_size: int) -> None:
             f"{cfg.num_nodes} reachable host(s) with {cfg.num_processes} GPUs each")
 
 
-def build_model(spec: dict[str, Any], cfg: TrainConfig) -> tuple[torch.nn.Module, PreTrainedTokenizerBase, str]:
+def build_model(spec: dict[str, Any], cfg: TrainConfig,
+                runtime: TrainRuntime) -> tuple[torch.nn.Module, PreTrainedTokenizerBase, str]:
     """The model to train (PAD token added; LoRA-wrapped for `adapter: lora`), its tokenizer
     and the attention implementation it runs."""
-    attn = attention_implementation(cfg)
+    attn = attention_implementation(cfg, runtime)
     if attn == VARLEN_SDPA:
         register_varlen_sdpa()
     model, tokenizer = load_pretrained(spec["model"], revision=spec.get("revision"), attn_implementation=attn)
@@ -127,9 +129,10 @@ def build_model(spec: dict[str, Any], cfg: TrainConfig) -> tuple[torch.nn.Module
     return model, tokenizer, attn
 
 
-def build_trainer(spec: dict[str, Any], cfg: TrainConfig, args: TrainingArguments) -> tuple[Trainer, dict[str, Any]]:
+def build_trainer(spec: dict[str, Any], cfg: TrainConfig, runtime: TrainRuntime,
+                  args: TrainingArguments) -> tuple[Trainer, dict[str, Any]]:
     """The Trainer on the encoded data, and facts for the summary (parameters, rows dropped)."""
-    model, tokenizer, attn = build_model(spec, cfg)
+    model, tokenizer, attn = build_model(spec, cfg, runtime)
     examples, stats = encode_records(read_jsonl(spec["data"]), tokenizer, cfg.max_length)
     if not examples:
         raise EvolcoderError(f"{spec['data']}: no trainable rows (all {stats.rows} have prompts "
@@ -147,10 +150,12 @@ def build_trainer(spec: dict[str, Any], cfg: TrainConfig, args: TrainingArgument
 
 def train(spec: dict[str, Any]) -> None:
     cfg = from_dict(TrainConfig, spec["train"], prefix="train")
+    runtime = from_dict(TrainRuntime, spec["runtime"], prefix="runtime.train")
+    check_attention(cfg, runtime)
     skip_shm_comm_build()
-    args = training_arguments(cfg, spec["run_dir"], configure_cpu_ranks())
+    args = training_arguments(cfg, runtime, spec["run_dir"], configure_cpu_ranks())
     check_world_size(cfg, args.world_size)
-    trainer, facts = build_trainer(spec, cfg, args)
+    trainer, facts = build_trainer(spec, cfg, runtime, args)
     resume = last_checkpoint(spec["run_dir"])
     start_step = int(resume.name.split("-")[1]) if resume else 0
     started = time.perf_counter()

@@ -12,7 +12,7 @@ from evolcoder.config import load_runtime, load_section
 from evolcoder.files.paths import VerifyFiles
 from evolcoder.files.records import LABELS
 from evolcoder.jsonl import write_json
-from evolcoder.llm import Ledger, LLMClient, LLMConfig
+from evolcoder.llm import Ledger, LLMClient, LLMConfig, LLMRuntime
 from evolcoder.llm.dry_run import teacher_provider
 from evolcoder.verify.config import VerifyConfig, VerifyRuntime
 from evolcoder.verify.metrics import pass_rate_table, verify_metrics
@@ -47,5 +47,6 @@ def run(params: str | Path, files: VerifyFiles = VerifyFiles()) -> str:
 
 def assert_writer(params: str | Path, ledger: Ledger) -> AssertWriter:
     """The teacher the `llm` params name (the dry-run provider included), through `ledger`."""
+    runtime = load_runtime(params, "llm", LLMRuntime)  # first: it refuses a runtime knob written in `llm`
     llm = load_section(params, "llm", LLMConfig)
-    return AssertWriter(LLMClient(llm, ledger, provider=teacher_provider(llm, ledger)), llm)
+    return AssertWriter(LLMClient(llm, runtime, ledger, provider=teacher_provider(llm, runtime, ledger)), llm)

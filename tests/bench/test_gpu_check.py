@@ -94,7 +94,7 @@ def test_the_error_line_of_a_failed_rank_is_found_in_its_output():
 def test_a_failed_training_row_gives_its_ranks_error_in_one_line_and_the_next_rows_go_on(tmp_path, monkeypatch):
     from evolcoder.train.launch import TrainingFailed
 
-    def failing_training(model, cfg, paths):  # a rank's traceback, printed by a child process, then the launcher's exit
+    def failing_training(model, cfg, runtime, paths):  # a rank's traceback, printed by a child process, then the launcher's exit
         subprocess.run([sys.executable, "-c", "import sys; print('Traceback (most recent call last):'); "
                         "print('torch.OutOfMemoryError: CUDA out of memory. Tried to allocate 6.00 GiB', file=sys.stderr)"])
         raise TrainingFailed("the DeepSpeed launcher exited with status 1 (spec s.json); the ranks' errors are\n"

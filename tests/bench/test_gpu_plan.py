@@ -45,9 +45,9 @@ def test_on_eight_80gb_gpus_the_paper_rows_run_its_settings_on_every_gpu():
         assert (c.per_device_batch_size, c.gradient_accumulation_steps, c.global_batch_size) == (16, 4, 512)
         assert row.skip is None and row.estimate_bytes <= usable(H100.memory_bytes)
     shards, oom = rows[2:]
-    assert (shards.way, shards.config.num_shards, shards.config.dtype, shards.config.tabs) == (
+    assert (shards.way, shards.runtime.num_shards, shards.config.dtype, shards.config.tabs) == (
         "shards", 8, "float16", True)
-    assert (oom.way, oom.config.num_shards, oom.config.batch_size, oom.skip) == ("oom", 1, 32, None)
+    assert (oom.way, oom.runtime.num_shards, oom.runtime.batch_size, oom.skip) == ("oom", 1, 32, None)
 
 
 def test_on_one_24gb_gpu_every_training_row_fits_the_card():
@@ -68,16 +68,16 @@ def test_a_gpu_without_native_bf16_skips_only_the_bf16_rows():
 
 
 def test_the_paper_rows_follow_the_profile_read_in_one_place(monkeypatch):
-    train, generate = gpu_plan.paper_profile()
+    train, generate, generate_runtime = gpu_plan.paper_profile()
     monkeypatch.setattr(gpu_plan, "paper_profile", lambda: (
         dataclasses.replace(train, precision="bf16", deepspeed_config="configs/deepspeed/zero3.json",
                             per_device_batch_size=4, global_batch_size=256),  # 8 accumulation steps on 8 GPUs
-        dataclasses.replace(generate, dtype="bfloat16")))
+        dataclasses.replace(generate, dtype="bfloat16"), generate_runtime))
     rows = plan(cards(H100, 4), "paper", GPU)
     assert list(trainings(rows)) == ["train bf16, zero3, checkpointing", "train fp16, zero3_offload, checkpointing"]
     assert all((r.config.per_device_batch_size, r.config.gradient_accumulation_steps, r.config.global_batch_size)
                == (4, 8, 128) for r in trainings(rows).values())  # the profile's accumulation on 4 GPUs
-    assert rows[2].config.dtype == "bfloat16" and rows[2].config.num_shards == 4
+    assert rows[2].config.dtype == "bfloat16" and rows[2].runtime.num_shards == 4
 
 
 def test_the_cpu_dry_run_plans_cpu_ranks_and_skips_the_forced_out_of_memory():

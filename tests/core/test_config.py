@@ -2,11 +2,11 @@
 
 import re
 from dataclasses import dataclass, field
-from typing import ClassVar, Literal
+from typing import Literal
 
 import pytest
 
-from evolcoder.config import ConfigError, check, from_dict, load_runtime, load_section, load_value, recipe
+from evolcoder.config import ConfigError, check, from_dict, load_runtime, load_section, load_value
 
 
 @dataclass
@@ -95,24 +95,6 @@ def test_missing_section_is_named(tmp_path):
 
 
 @dataclass
-class Knobs:
-    RUNTIME: ClassVar[tuple[str, ...]] = ("workers",)
-
-    lr: float = 1e-4
-    workers: int = 1
-    inner: Inner = field(default_factory=Inner)
-
-    def __post_init__(self) -> None:
-        check(self.workers >= 1, "train.workers", f"must be >= 1, got {self.workers}")
-
-
-def test_runtime_knobs_come_from_the_runtime_section(tmp_path):
-    path = write(tmp_path, "train:\n  lr: 0.1\nruntime:\n  train:\n    workers: 4\n")
-    assert load_section(path, "train", Knobs) == Knobs(lr=0.1, workers=4)
-    assert recipe(Knobs(lr=0.1, workers=4)) == {"lr": 0.1, "inner": {"path": None, "weight": 1.0}}
-
-
-@dataclass
 class Speed:
     """A section's runtime knobs in a class of their own, shaped like `runtime.train`."""
 
@@ -135,31 +117,38 @@ def test_runtime_knobs_of_their_own_class_read_runtime_section_with_defaults(tmp
     assert load_runtime(write(tmp_path, text), "train", Speed) == expected
 
 
-LOADERS = {  # runtime knobs merged into the recipe's class, and in a class of their own
-    "merged": lambda path: load_section(path, "train", Knobs),
-    "own class": lambda path: load_runtime(path, "train", Speed),
-}
+@dataclass
+class Part:
+    workers: int = 1
+
+
+@dataclass
+class WithPart:
+    """A runtime class with a part the recipe has too, as `runtime.generate.server` and `generate.server`."""
+
+    batch_size: int = 8
+    server: Part = field(default_factory=Part)
 
 
 @pytest.mark.parametrize(
-    ("loader", "text", "message"),
+    ("schema", "text", "message"),
     [
-        (loader, "train:\n  workers: 4\n", r"^train\.workers is a runtime knob .* move it to runtime\.train\.workers$")
-        for loader in LOADERS
-    ] + [
-        ("merged", "train: {}\nruntime:\n  train:\n    lr: 1\n",
-         r"unknown key runtime\.train\.lr \(runtime knobs of train: workers\)"),
-        ("own class", "train: {}\nruntime:\n  train:\n    lr: 1\n", r"^unknown key runtime\.train\.lr \(known: cache, workers\)"),
-    ] + [
-        (loader, f"train: {{}}\nruntime:\n  train:\n    workers: {value}\n", message)
-        for loader in LOADERS
-        for value, message in (("0", r"^runtime\.train\.workers: must be >= 1"),
-                               ("many", r"^runtime\.train\.workers: expected an integer"))
+        (Speed, "train:\n  workers: 4\n", r"^train\.workers is a runtime knob .* move it to runtime\.train\.workers$"),
+        (WithPart, "train:\n  server: {model: m, workers: 4}\n",
+         r"^train\.server\.workers is a runtime knob .* move it to runtime\.train\.server\.workers$"),
+        (Speed, "train: {}\nruntime:\n  train:\n    lr: 1\n", r"^unknown key runtime\.train\.lr \(known: cache, workers\)"),
+        (Speed, "train: {}\nruntime:\n  train:\n    workers: 0\n", r"^runtime\.train\.workers: must be >= 1"),
+        (Speed, "train: {}\nruntime:\n  train:\n    workers: many\n", r"^runtime\.train\.workers: expected an integer"),
     ],
 )
-def test_runtime_knobs_are_checked_where_they_are_written(tmp_path, loader, text, message):
+def test_runtime_knobs_are_checked_where_they_are_written(tmp_path, schema, text, message):
     with pytest.raises(ConfigError, match=message):
-        LOADERS[loader](write(tmp_path, text))
+        load_runtime(write(tmp_path, text), "train", schema)
+
+
+def test_a_part_the_recipe_shares_keeps_its_recipe_keys_there(tmp_path):
+    path = write(tmp_path, "train:\n  server: {model: m}\nruntime:\n  train:\n    server: {workers: 3}\n")
+    assert load_runtime(path, "train", WithPart) == WithPart(server=Part(workers=3))
 
 
 def test_a_value_of_another_section_is_read_by_its_dotted_key(tmp_path):

@@ -12,7 +12,7 @@ from evolcoder.llm.prompts import parse_equality_prompt, parse_evolution_prompt
 from evolcoder.errors import EvolcoderError
 from evolcoder.evolve.records import PoolItem, load_seed_pool
 from evolcoder.evolve.rounds import Evolver
-from evolcoder.llm import ChatRequest, ChatResult, FatalError, Ledger, LLMClient, LLMConfig
+from evolcoder.llm import ChatRequest, ChatResult, FatalError, Ledger, LLMClient, LLMConfig, LLMRuntime
 from evolcoder.llm.dry_run import DryRunProvider
 
 SEEDS = {
@@ -57,9 +57,9 @@ def pool() -> list[PoolItem]:
 
 def run_rounds(tmp_path, provider=None, **config):
     provider = provider or ScriptedProvider()
-    llm = LLMConfig(provider="dry-run", max_retries=0)
+    llm = LLMConfig(provider="dry-run")
     with Ledger(tmp_path / "ledger") as ledger:
-        client = LLMClient(llm, ledger, provider=provider)
+        client = LLMClient(llm, LLMRuntime(max_retries=0), ledger, provider=provider)
         # one seed of four fails or is eliminated on purpose: keep such rounds (the policy has its own tests)
         evolver = Evolver(EvolveConfig(**{"on_failure": "keep", **config}), llm, client, {k: f"# {k}" for k in SEEDS})
         return evolver.run(pool()), provider, client

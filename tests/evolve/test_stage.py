@@ -64,7 +64,7 @@ def test_stage_against_loopback_server_with_faults(tmp_path, monkeypatch):
         assert r["eliminated"] is None or r["eliminated"] in REASONS
         assert (r["error"] is not None) == (r["eliminated"] == API_ERROR)
         assert r["llm"]["provider"] == "openai"
-    assert any("injected" in r["error"] or "llm.timeout_s" in r["error"]
+    assert any("injected" in r["error"] or "runtime.llm.timeout_s" in r["error"]
                for r in records if r["error"])
     for k in (1, 2):
         eliminated = sum(metrics[f"round_{k}.eliminated.{r}"] for r in REASONS)

@@ -9,12 +9,13 @@ import torch
 from evolcoder.config import ConfigError
 from evolcoder.benchmarks import load_benchmark
 from evolcoder.errors import EvolcoderError
-from evolcoder.generate.config import GenerateConfig
+from evolcoder.generate.config import GenerateConfig, GenerateRuntime
 from evolcoder.generate.runner import generate_benchmark, make_jobs, prepare_work_dir, run_shard, shard_files
 from evolcoder.generate.sampling import SeededSampler, sample_seed, top_p_filter
 from evolcoder.generate.shards import merged_rows
 from evolcoder.generate.stopping import StopSequences, trim_at_stop
 from evolcoder.llm.config import LLMConfig
+from tests.support.generate_settings import generate_settings
 
 
 @pytest.fixture(scope="module")
@@ -22,9 +23,8 @@ def problems():
     return load_benchmark("humaneval")[:6]
 
 
-def _config(checkpoint, **overrides) -> GenerateConfig:
-    settings = {"model": str(checkpoint), "max_new_tokens": 12, "batch_size": 4, **overrides}
-    return GenerateConfig(**settings)
+def _config(checkpoint, **overrides) -> tuple[GenerateConfig, GenerateRuntime]:
+    return generate_settings(**{"model": str(checkpoint), "max_new_tokens": 12, "batch_size": 4, **overrides})
 
 
 def _rows(path):
@@ -76,7 +76,7 @@ def test_greedy_with_several_samples_is_refused():
 
 def test_generation_rows_cover_every_task_in_order(tiny_checkpoint, problems, tmp_path):
     out = tmp_path / "humaneval.jsonl"
-    generate_benchmark(_config(tiny_checkpoint), "humaneval", problems, out, tmp_path / "work")
+    generate_benchmark(*_config(tiny_checkpoint), "humaneval", problems, out, tmp_path / "work")
     rows = _rows(out)
     assert [r["task_id"] for r in rows] == [p.task_id for p in problems]
     assert set(rows[0]) == {"task_id", "sample", "prompt", "response", "finish_reason", "n_tokens", "batch_shape",
@@ -88,15 +88,15 @@ def test_generation_rows_cover_every_task_in_order(tiny_checkpoint, problems, tm
 
 
 def test_sampling_is_the_same_whatever_the_batching_and_sharding(tiny_checkpoint, problems, tmp_path):
-    config = _config(tiny_checkpoint, n_samples=3, temperature=0.8, top_p=0.95, seed=7)
+    config, runtime = _config(tiny_checkpoint, n_samples=3, temperature=0.8, top_p=0.95, seed=7)
     problems = problems[:4]
-    generate_benchmark(config, "humaneval", problems, tmp_path / "one.jsonl", tmp_path / "w1")
+    generate_benchmark(config, runtime, "humaneval", problems, tmp_path / "one.jsonl", tmp_path / "w1")
     # Two shards of batch 1 (run one after the other, as on two nodes), then the merge.
-    sharded = dataclasses.replace(config, num_shards=2, batch_size=1)
+    sharded = dataclasses.replace(runtime, num_shards=2, batch_size=1)
     jobs = make_jobs("humaneval", problems, tabs=False)
-    prepare_work_dir(tmp_path / "w2", sharded, jobs)
+    prepare_work_dir(tmp_path / "w2", config, sharded, jobs)
     for index in range(2):
-        run_shard(sharded, jobs, index, 2, tmp_path / "w2")
+        run_shard(config, sharded, jobs, index, 2, tmp_path / "w2")
     two = merged_rows(shard_files(tmp_path / "w2", 2), [j.task_id for j in jobs], 3)
     one = _rows(tmp_path / "one.jsonl")
     assert [_text_of(r) for r in one] == [_text_of(r) for r in two]
@@ -105,34 +105,34 @@ def test_sampling_is_the_same_whatever_the_batching_and_sharding(tiny_checkpoint
 
 
 def test_changed_settings_start_the_shard_files_afresh(tiny_checkpoint, problems, tmp_path):
-    config = _config(tiny_checkpoint)
-    generate_benchmark(config, "humaneval", problems, tmp_path / "a.jsonl", tmp_path / "work")
+    config, runtime = _config(tiny_checkpoint)
+    generate_benchmark(config, runtime, "humaneval", problems, tmp_path / "a.jsonl", tmp_path / "work")
     longer = dataclasses.replace(config, max_new_tokens=20)
-    generate_benchmark(longer, "humaneval", problems, tmp_path / "b.jsonl", tmp_path / "work")
+    generate_benchmark(longer, runtime, "humaneval", problems, tmp_path / "b.jsonl", tmp_path / "work")
     assert max(r["n_tokens"] for r in _rows(tmp_path / "b.jsonl")) > 12
 
 
 def test_prompt_longer_than_the_model_is_a_clear_error(tiny_checkpoint, tmp_path):
     config = _config(tiny_checkpoint, max_new_tokens=1000)
     with pytest.raises(EvolcoderError, match="exceed the model's 1024 positions"):
-        generate_benchmark(config, "humaneval", load_benchmark("humaneval")[:1], tmp_path / "o.jsonl", tmp_path / "w")
+        generate_benchmark(*config, "humaneval", load_benchmark("humaneval")[:1], tmp_path / "o.jsonl", tmp_path / "w")
 
 
 def test_missing_checkpoint_says_what_to_do(tmp_path, problems):
     with pytest.raises(EvolcoderError, match="run the train stage first"):
-        generate_benchmark(_config(tmp_path / "nothing"), "humaneval", problems, tmp_path / "o.jsonl", tmp_path / "w")
+        generate_benchmark(*_config(tmp_path / "nothing"), "humaneval", problems, tmp_path / "o.jsonl", tmp_path / "w")
 
 
 def test_openai_backend_answers_through_the_ledger(llm_server, problems, tmp_path):
     server = LLMConfig(provider="openai", model="gpt-3.5-turbo", base_url=llm_server.url, api_key_env=None)
-    config = GenerateConfig(backend="openai", server=server, n_samples=2, temperature=0.2, batch_size=4)
-    generate_benchmark(config, "humaneval", problems, tmp_path / "o.jsonl", tmp_path / "work")
+    config = generate_settings(backend="openai", server=server, n_samples=2, temperature=0.2, batch_size=4)
+    generate_benchmark(*config, "humaneval", problems, tmp_path / "o.jsonl", tmp_path / "work")
     rows = _rows(tmp_path / "o.jsonl")
     assert len(rows) == 12 and all(r["response"].startswith("Answer ") for r in rows)
     calls = llm_server.stats()
     (tmp_path / "o.jsonl").unlink()
     (tmp_path / "work" / "shard-0-of-1.jsonl").unlink()  # lose the shard file: the ledger still answers
-    generate_benchmark(config, "humaneval", problems, tmp_path / "o.jsonl", tmp_path / "work")
+    generate_benchmark(*config, "humaneval", problems, tmp_path / "o.jsonl", tmp_path / "work")
     assert _rows(tmp_path / "o.jsonl") == rows
     assert llm_server.stats() == calls
 
@@ -141,7 +141,7 @@ def test_too_long_error_names_the_task_with_the_most_prompt_tokens(tiny_checkpoi
     from evolcoder.generate.backend import Job
     from evolcoder.generate.hf_backend import TransformersBackend
 
-    backend = TransformersBackend(_config(tiny_checkpoint, max_new_tokens=500))
+    backend = TransformersBackend(*_config(tiny_checkpoint, max_new_tokens=500))
     few_chars_many_tokens = Job("A", "€" * 200)  # bytes the tokenizer never merged: 3 tokens a character
     many_chars_few_tokens = Job("B", "def " * 80)
     with pytest.raises(EvolcoderError, match=r"^task A: prompt \(\d+ tokens\)"):

@@ -12,9 +12,10 @@ import torch
 from evolcoder.config import ConfigError
 from evolcoder.benchmarks import load_benchmark
 from evolcoder.errors import EvolcoderError
-from evolcoder.generate.config import GenerateConfig
+from evolcoder.generate.config import GenerateConfig, GenerateRuntime
 from evolcoder.generate.hf_backend import TransformersBackend, pick_dtype
 from evolcoder.generate.runner import generate_benchmark, make_jobs, prepare_work_dir
+from tests.support.generate_settings import generate_settings
 
 
 @pytest.fixture(scope="module")
@@ -22,8 +23,8 @@ def jobs():
     return make_jobs("humaneval", load_benchmark("humaneval")[:4], tabs=False)
 
 
-def _config(checkpoint, **overrides) -> GenerateConfig:
-    return GenerateConfig(**{"model": str(checkpoint), "max_new_tokens": 8, "batch_size": 4, **overrides})
+def _config(checkpoint, **overrides) -> tuple[GenerateConfig, GenerateRuntime]:
+    return generate_settings(**{"model": str(checkpoint), "max_new_tokens": 8, "batch_size": 4, **overrides})
 
 
 def test_more_shards_than_gpus_are_refused_before_any_model_loads(fake_gpus, tiny_checkpoint, tmp_path):
@@ -31,7 +32,7 @@ def test_more_shards_than_gpus_are_refused_before_any_model_loads(fake_gpus, tin
     problems = load_benchmark("humaneval")[:2]
     with pytest.raises(ConfigError, match=r"^runtime\.generate\.num_shards: 2 shards x 1 GPU\(s\) each .* need 2 "
                                           r"GPUs but 1 GPU is visible; .*at most 1"):
-        generate_benchmark(_config(tiny_checkpoint, num_shards=2), "humaneval", problems,
+        generate_benchmark(*_config(tiny_checkpoint, num_shards=2), "humaneval", problems,
                            tmp_path / "o.jsonl", tmp_path / "work")
 
 
@@ -47,7 +48,7 @@ def test_auto_dtype_is_bf16_only_where_the_gpu_has_it_natively(fake_gpus):
 
 def test_cpu_fp32_shards_are_not_resumed_by_a_gpu_bf16_run(fake_gpus, tiny_checkpoint, jobs, tmp_path):
     config = _config(tiny_checkpoint)
-    generate_benchmark(config, "humaneval", load_benchmark("humaneval")[:4], tmp_path / "o.jsonl", tmp_path / "w")
+    generate_benchmark(*config, "humaneval", load_benchmark("humaneval")[:4], tmp_path / "o.jsonl", tmp_path / "w")
     shard = tmp_path / "w" / "shard-0-of-1.jsonl"
     assert shard.stat().st_size > 0
     cpu_plan = json.loads((tmp_path / "w" / "plan.json").read_text())
@@ -55,7 +56,7 @@ def test_cpu_fp32_shards_are_not_resumed_by_a_gpu_bf16_run(fake_gpus, tiny_check
     assert cpu_plan["numerics"]["torch"] == torch.__version__
 
     fake_gpus(1, native_bf16=True)
-    prepare_work_dir(tmp_path / "w", config, jobs)
+    prepare_work_dir(tmp_path / "w", *config, jobs)
     gpu_plan = json.loads((tmp_path / "w" / "plan.json").read_text())
     assert (gpu_plan["numerics"]["dtype"], gpu_plan["numerics"]["device"]) == ("bfloat16", "cuda")
     assert gpu_plan["fingerprint"] != cpu_plan["fingerprint"] and not shard.exists()
@@ -80,7 +81,7 @@ def record_loads(monkeypatch) -> list[dict]:
 def test_each_shard_loads_its_model_straight_onto_its_gpu(fake_gpus, tiny_checkpoint, monkeypatch):
     fake_gpus(1, native_bf16=True)
     loads = record_loads(monkeypatch)
-    TransformersBackend(_config(tiny_checkpoint, device="cuda"))
+    TransformersBackend(*_config(tiny_checkpoint, device="cuda"))
     assert loads == [{"dtype": torch.bfloat16, "device_map": torch.device("cuda")}]
 
 
@@ -89,7 +90,7 @@ def test_a_shard_of_several_gpus_spreads_the_model_over_exactly_those(fake_gpus,
     free = {0: 70 << 30, 1: 71 << 30, 2: 72 << 30, 3: 73 << 30}
     monkeypatch.setattr(torch.cuda, "mem_get_info", lambda i: (free[i], 80 << 30))
     loads = record_loads(monkeypatch)
-    TransformersBackend(_config(tiny_checkpoint, device="cuda", gpus_per_shard=2))
+    TransformersBackend(*_config(tiny_checkpoint, device="cuda", gpus_per_shard=2))
     assert loads == [{"dtype": torch.bfloat16, "device_map": "auto", "max_memory": {0: 70 << 30, 1: 71 << 30}}]
 
 
@@ -110,9 +111,9 @@ def fail_above(backend: TransformersBackend, rows: int) -> list[int]:
 
 def test_out_of_memory_halves_the_batch_and_keeps_every_text(tiny_checkpoint, jobs, capsys):
     config = _config(tiny_checkpoint, n_samples=2, temperature=0.8, seed=3)
-    alone = TransformersBackend(config)
+    alone = TransformersBackend(*config)
     expected = [_texts(alone.generate([job])[0]) for job in jobs]
-    backend = TransformersBackend(config)
+    backend = TransformersBackend(*config)
     calls = fail_above(backend, rows=2)  # one prompt x 2 samples fits
     assert [_texts(samples) for samples in backend.generate(jobs)] == expected
     assert calls == [8, 4, 2, 2, 2, 2]
@@ -128,7 +129,7 @@ def _texts(samples):
 
 
 def test_a_prompt_that_does_not_fit_alone_fails_naming_the_task(tiny_checkpoint, jobs):
-    backend = TransformersBackend(_config(tiny_checkpoint))
+    backend = TransformersBackend(*_config(tiny_checkpoint))
     fail_above(backend, rows=0)
     with pytest.raises(EvolcoderError, match=rf"^task {jobs[0].task_id}: out of GPU memory .* even alone"):
         backend.generate(jobs)

@@ -12,10 +12,11 @@ import pytest
 import torch
 
 from evolcoder.benchmarks import load_benchmark
-from evolcoder.generate.config import GenerateConfig
+from evolcoder.generate.config import GenerateConfig, GenerateRuntime
 from evolcoder.generate.hf_backend import TransformersBackend
 from evolcoder.generate.provenance import versions
 from evolcoder.generate.runner import generate_benchmark
+from tests.support.generate_settings import generate_settings
 from evolcoder.jsonl import read_jsonl
 
 
@@ -24,8 +25,8 @@ def problems():
     return load_benchmark("humaneval")[:10]
 
 
-def _config(checkpoint, **overrides) -> GenerateConfig:
-    return GenerateConfig(**{"model": str(checkpoint), "max_new_tokens": 4, "batch_size": 4, **overrides})
+def _config(checkpoint, **overrides) -> tuple[GenerateConfig, GenerateRuntime]:
+    return generate_settings(**{"model": str(checkpoint), "max_new_tokens": 4, "batch_size": 4, **overrides})
 
 
 def _meta(folder) -> dict:
@@ -33,7 +34,7 @@ def _meta(folder) -> dict:
 
 
 def test_a_clean_run_names_its_versions_and_batch_shapes(tiny_checkpoint, problems, tmp_path, capsys):
-    generate_benchmark(_config(tiny_checkpoint), "humaneval", problems, tmp_path / "humaneval.jsonl", tmp_path / "w")
+    generate_benchmark(*_config(tiny_checkpoint), "humaneval", problems, tmp_path / "humaneval.jsonl", tmp_path / "w")
     meta = _meta(tmp_path)
     assert meta["backend"] == "transformers" and meta["model"] == str(tiny_checkpoint) and meta["server"] is None
     assert meta["versions"] == {"python": meta["versions"]["python"], "torch": metadata.version("torch"),
@@ -58,7 +59,7 @@ def test_a_run_halved_mid_way_is_reported_as_mixed(tiny_checkpoint, problems, tm
         return generate(backend, jobs)
 
     monkeypatch.setattr(TransformersBackend, "_generate", out_of_memory_after_the_first_call)
-    generate_benchmark(_config(tiny_checkpoint), "humaneval", problems, tmp_path / "humaneval.jsonl", tmp_path / "w")
+    generate_benchmark(*_config(tiny_checkpoint), "humaneval", problems, tmp_path / "humaneval.jsonl", tmp_path / "w")
     assert calls == [4, 4, 2, 2, 2]
     meta = _meta(tmp_path)
     assert meta["batch_sizes"] == {"4": 4, "2": 6} and meta["mixed_batch_shapes"] is True
@@ -69,14 +70,14 @@ def test_a_run_halved_mid_way_is_reported_as_mixed(tiny_checkpoint, problems, tm
 
 
 def test_a_run_resumed_with_another_batch_size_is_reported_as_mixed(tiny_checkpoint, problems, tmp_path):
-    config = _config(tiny_checkpoint, batch_size=2)
-    generate_benchmark(config, "humaneval", problems[:4], tmp_path / "humaneval.jsonl", tmp_path / "w")
+    config, runtime = _config(tiny_checkpoint, batch_size=2)
+    generate_benchmark(config, runtime, "humaneval", problems[:4], tmp_path / "humaneval.jsonl", tmp_path / "w")
     assert _meta(tmp_path)["mixed_batch_shapes"] is False
     shard = tmp_path / "w" / "shard-0-of-1.jsonl"
     shard.write_text("".join(shard.read_text().splitlines(keepends=True)[:2]))  # as if killed after one call
 
-    bigger = dataclasses.replace(config, batch_size=4)  # a runtime knob: the shard file is resumed
-    generate_benchmark(bigger, "humaneval", problems[:4], tmp_path / "humaneval.jsonl", tmp_path / "w")
+    bigger = dataclasses.replace(runtime, batch_size=4)  # a runtime knob: the shard file is resumed
+    generate_benchmark(config, bigger, "humaneval", problems[:4], tmp_path / "humaneval.jsonl", tmp_path / "w")
     meta = _meta(tmp_path)
     assert meta["batch_sizes"] == {"4": 2, "2": 2} and meta["mixed_batch_shapes"] is True
 

@@ -19,7 +19,7 @@ from tests.support import llm_server
 import pytest
 
 from evolcoder.benchmarks import load_benchmark
-from evolcoder.generate.config import GenerateConfig, ServerConfig
+from evolcoder.generate.config import GenerateConfig, GenerateRuntime, ServerConfig, ServerRuntime
 from evolcoder.generate.openai_backend import OpenAIBackend
 from evolcoder.generate.provenance import ServerChanged
 from evolcoder.generate.runner import generate_benchmark
@@ -34,10 +34,12 @@ def problems():
     return load_benchmark("humaneval")[:6]
 
 
-def started(model: str | Path, command: str, **server) -> GenerateConfig:
-    """The openai backend with a server its shard starts; requests use the served model's name."""
-    endpoint = ServerConfig(provider="openai", model=str(model), api_key_env=None, command=command, **server)
-    return GenerateConfig(backend="openai", model=str(model), server=endpoint, max_new_tokens=12, batch_size=2)
+def started(model: str | Path, command: str, **server: float) -> tuple[GenerateConfig, GenerateRuntime]:
+    """The openai backend with a server its shard starts; requests use the served model's name;
+    `server`: the knobs of runtime.generate.server."""
+    endpoint = ServerConfig(provider="openai", model=str(model), api_key_env=None, command=command)
+    return (GenerateConfig(backend="openai", model=str(model), server=endpoint, max_new_tokens=12),
+            GenerateRuntime(batch_size=2, server=ServerRuntime(**server)))
 
 
 def alive(pid: int) -> bool:
@@ -56,7 +58,7 @@ def test_a_started_server_answers_every_task_and_is_stopped(problems, tmp_path, 
     pid_file = tmp_path / "server.pid"
     config = started(tmp_path / "model", f"echo $$ > {pid_file}; exec {TEST_SERVER}")
     out = tmp_path / "humaneval.jsonl"
-    generate_benchmark(config, "humaneval", problems, out, tmp_path / "work")
+    generate_benchmark(*config, "humaneval", problems, out, tmp_path / "work")
 
     rows = read_jsonl(out)
     assert [r["task_id"] for r in rows] == [p.task_id for p in problems]
@@ -65,7 +67,7 @@ def test_a_started_server_answers_every_task_and_is_stopped(problems, tmp_path, 
     assert "started the model server" in capsys.readouterr().err
     assert (tmp_path / "work" / "server-0-of-1.log").is_file()
     meta = json.loads((tmp_path / "humaneval.meta.json").read_text())
-    assert meta["server"]["command"] == config.server.command and meta["server"]["version"] is None
+    assert meta["server"]["command"] == config[0].server.command and meta["server"]["version"] is None
     assert [m["id"] for m in meta["server"]["models"]] == ["gpt-3.5-turbo", "gpt-4", str(tmp_path / "model")]
     assert meta["versions"]["vllm"] is None and meta["batch_shapes"] == {} and not meta["mixed_batch_shapes"]
 
@@ -73,7 +75,7 @@ def test_a_started_server_answers_every_task_and_is_stopped(problems, tmp_path, 
 def test_a_server_that_exits_at_once_is_a_clear_error(problems, tmp_path):
     config = started(tmp_path / "model", "echo 'cannot bind port {port}: no such model {model}' >&2; exit 3")
     with pytest.raises(ServerError) as failure:
-        generate_benchmark(config, "humaneval", problems, tmp_path / "o.jsonl", tmp_path / "work")
+        generate_benchmark(*config, "humaneval", problems, tmp_path / "o.jsonl", tmp_path / "work")
     message = str(failure.value)
     log = tmp_path / "work" / "server-0-of-1.log"
     assert message.startswith("the model server exited before it was ready (exit status 3)")
@@ -86,7 +88,7 @@ def test_a_server_that_never_listens_is_stopped_with_everything_it_started(probl
     command = f": {{port}}; sleep 300 & echo $! > {child}; echo $$ > {leader}; echo loading; exec sleep 300"
     config = started(tmp_path / "model", command, ready_timeout_s=1)
     with pytest.raises(ServerError) as failure:
-        generate_benchmark(config, "humaneval", problems, tmp_path / "o.jsonl", tmp_path / "work")
+        generate_benchmark(*config, "humaneval", problems, tmp_path / "o.jsonl", tmp_path / "work")
     message = str(failure.value)
     assert "did not answer GET http://127.0.0.1:" in message
     assert "within runtime.generate.server.ready_timeout_s=1s; stopped it" in message and "| loading" in message
@@ -110,33 +112,33 @@ def test_a_server_killed_mid_run_fails_at_once_and_a_rerun_resumes(problems, tmp
 
     monkeypatch.setattr(OpenAIBackend, "generate", killed_after_the_first_batch)
     with pytest.raises(ServerError, match=r"^the model server stopped mid-run \(killed by SIGKILL\)") as failure:
-        generate_benchmark(config, "humaneval", problems, out, work)
+        generate_benchmark(*config, "humaneval", problems, out, work)
     assert "rerunning resumes" in str(failure.value) and len(batches) == 2  # no retries against a dead server
     assert not out.exists() and len(read_jsonl(work / "shard-0-of-1.jsonl")) == 2
 
-    generate_benchmark(config, "humaneval", problems, out, work)
+    generate_benchmark(*config, "humaneval", problems, out, work)
     assert [r["task_id"] for r in read_jsonl(out)] == [p.task_id for p in problems]
     assert len(batches) == 4 and len(read_jsonl(work / "shard-0-of-1.jsonl")) == 6  # only the 4 missing tasks
 
 
 def test_a_resumed_run_refuses_a_server_other_than_the_one_that_began_it(llm_server, problems, tmp_path):
     server = ServerConfig(provider="openai", model="gpt-4", base_url=llm_server.url, api_key_env=None)
-    config = GenerateConfig(backend="openai", server=server, batch_size=2)
-    generate_benchmark(config, "humaneval", problems, tmp_path / "o.jsonl", tmp_path / "work")
+    config = GenerateConfig(backend="openai", server=server), GenerateRuntime(batch_size=2)
+    generate_benchmark(*config, "humaneval", problems, tmp_path / "o.jsonl", tmp_path / "work")
     shard = tmp_path / "work" / "shard-0-of-1.jsonl"
     shard.write_text("".join(shard.read_text().splitlines(keepends=True)[:2]))  # as if killed after one batch
 
     llm_server.settings.models = ("gpt-4", "gpt-4o")  # another server at the same address
     with pytest.raises(ServerChanged, match=r"is not the one that generated the finished tasks in .*work"):
-        generate_benchmark(config, "humaneval", problems, tmp_path / "o.jsonl", tmp_path / "work")
+        generate_benchmark(*config, "humaneval", problems, tmp_path / "o.jsonl", tmp_path / "work")
 
 
 def test_a_server_that_does_not_serve_the_model_is_refused_by_name(llm_server, problems, tmp_path):
     server = ServerConfig(provider="openai", model="models/checkpoint", base_url=llm_server.url, api_key_env=None)
-    config = GenerateConfig(backend="openai", server=server)
+    config = GenerateConfig(backend="openai", server=server), GenerateRuntime()
     with pytest.raises(ServerError, match=r"serves \['gpt-3.5-turbo', 'gpt-4'\], not generate.server.model "
                                           r"'models/checkpoint': set generate.server.model"):
-        generate_benchmark(config, "humaneval", problems, tmp_path / "o.jsonl", tmp_path / "work")
+        generate_benchmark(*config, "humaneval", problems, tmp_path / "o.jsonl", tmp_path / "work")
 
 
 @pytest.mark.slow
@@ -146,12 +148,12 @@ def test_generate_starts_transformers_serve_and_gets_what_the_model_writes(tiny_
     if (missing := missing_requirement()) is not None:
         pytest.skip(missing)
     problems = problems[:3]
-    local = GenerateConfig(model=str(tiny_checkpoint), max_new_tokens=12, batch_size=3)
-    generate_benchmark(local, "humaneval", problems, tmp_path / "local.jsonl", tmp_path / "local")
+    local = GenerateConfig(model=str(tiny_checkpoint), max_new_tokens=12), GenerateRuntime(batch_size=3)
+    generate_benchmark(*local, "humaneval", problems, tmp_path / "local.jsonl", tmp_path / "local")
     pid_file = tmp_path / "server.pid"
     command = f"echo $$ > {pid_file}; exec " + " ".join(serve_command("{model}", "{port}"))
     served = started(serveable_copy(tiny_checkpoint, tmp_path / "model"), command)
-    generate_benchmark(served, "humaneval", problems, tmp_path / "served.jsonl", tmp_path / "served")
+    generate_benchmark(*served, "humaneval", problems, tmp_path / "served.jsonl", tmp_path / "served")
 
     # greedy on the same weights: the server saw exactly the prompt, and answered what the model writes
     assert ([r["response"] for r in read_jsonl(tmp_path / "served.jsonl")]
@@ -170,8 +172,9 @@ def test_a_failed_shard_stops_the_servers_of_the_shards_it_ends(fake_gpus, probl
     pids = tmp_path / "pids"
     command = (f'echo "$CUDA_VISIBLE_DEVICES $$" >> {pids}; [ "$CUDA_VISIBLE_DEVICES" = 0 ] && exit 3; '
                f"exec {TEST_SERVER} --latency 30")  # shard 1's server answers slowly: it is mid-run when ended
-    config = dataclasses.replace(started(tmp_path / "model", command), num_shards=2)
+    recipe, runtime = started(tmp_path / "model", command)
+    config = recipe, dataclasses.replace(runtime, num_shards=2)
     with pytest.raises(EvolcoderError, match=r"generation shard 0/2 failed"):
-        generate_benchmark(config, "humaneval", problems, tmp_path / "o.jsonl", tmp_path / "work")
+        generate_benchmark(*config, "humaneval", problems, tmp_path / "o.jsonl", tmp_path / "work")
     servers = dict(line.split() for line in pids.read_text().splitlines())
     assert set(servers) == {"0", "1"} and not alive(int(servers["1"]))

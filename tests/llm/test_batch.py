@@ -12,10 +12,11 @@ from tests.support.batch_server import BatchServer, BatchSettings
 from tests.support.llm_server import hash_responder
 
 from evolcoder.errors import EvolcoderError
-from evolcoder.llm import BudgetExceeded, ChatRequest, LLMClient, LLMConfig
+from evolcoder.llm import BudgetExceeded, ChatRequest, LLMClient, LLMConfig, LLMRuntime
 from evolcoder.llm.batch_files import input_file, request_line, split_parts
 from evolcoder.llm.openai_api import chat_body
 from evolcoder.llm.usage import Pricing
+from tests.support.llm_settings import llm_settings
 
 MODEL = "gpt-3.5-turbo"
 
@@ -26,10 +27,10 @@ def requests(n: int, max_tokens: int = 64) -> list[ChatRequest]:
             for i in range(n)]
 
 
-def config(server: BatchServer, **overrides) -> LLMConfig:
+def config(server: BatchServer, **overrides) -> tuple[LLMConfig, LLMRuntime]:
     values = dict(provider="openai-batch", model=MODEL, base_url=server.url, api_key_env=None, batch_poll_s=0.01,
                   batch_poll_max_s=0.02, max_retries=3, backoff_base_s=0.01, backoff_max_s=0.02)
-    return LLMConfig(**{**values, **overrides})
+    return llm_settings(**{**values, **overrides})
 
 
 def test_input_files_are_cut_to_the_request_and_byte_limits():
@@ -50,10 +51,10 @@ def test_input_files_are_cut_to_the_request_and_byte_limits():
 def test_a_batch_run_answers_every_call_into_the_ledger_at_the_batch_price(ledger):
     batch = requests(7)
     with BatchServer() as server:
-        client = LLMClient(config(server, batch_max_requests=3), ledger)
+        client = LLMClient(*config(server, batch_max_requests=3), ledger)
         results = client.run(batch, desc="round 1/1 answer")
         stats = server.stats()
-        rerun = LLMClient(config(server), ledger).run(batch)
+        rerun = LLMClient(*config(server), ledger).run(batch)
         assert server.stats()["requests"] == stats["requests"]  # a rerun is answered by the ledger
     assert all(r.cached for r in rerun) and [r.text for r in rerun] == [r.text for r in results]
     assert [r.text for r in results] == [hash_responder(chat_body(r)) for r in batch]
@@ -62,7 +63,7 @@ def test_a_batch_run_answers_every_call_into_the_ledger_at_the_batch_price(ledge
     assert stats["submitted"] == {r.key(): 1 for r in batch}
     assert len(ledger) == 7 and ledger.open_batches() == []
     list_price = Pricing.of(LLMConfig(model=MODEL, provider="openai"))
-    batch_price = Pricing.of(config(server))
+    batch_price = Pricing.of(config(server)[0])
     for result in results:
         assert result.cost_usd == pytest.approx(batch_price.cost(result.prompt_tokens, result.completion_tokens))
         assert result.cost_usd == pytest.approx(list_price.cost(result.prompt_tokens, result.completion_tokens) / 2)
@@ -72,7 +73,7 @@ def test_expired_failed_and_cancelled_batches_are_retried_in_new_batches(ledger)
     batch = requests(8)
     settings = BatchSettings(endings=["expired", "failed", "cancelled"])
     with BatchServer(settings) as server:
-        results = LLMClient(config(server, batch_max_requests=4), ledger).run(batch)
+        results = LLMClient(*config(server, batch_max_requests=4), ledger).run(batch)
         stats = server.stats()
     assert all(r.ok for r in results), [r.error for r in results if not r.ok]
     assert list(stats["batches"].values()) == ["expired", "failed", "cancelled", "completed", "completed"]
@@ -88,7 +89,7 @@ def test_expired_failed_and_cancelled_batches_are_retried_in_new_batches(ledger)
 def test_failed_lines_are_retried_and_stray_lines_never_reach_the_ledger(ledger):
     batch = requests(8)
     with BatchServer(BatchSettings(error_rate=0.3, unknown_lines=2, seed=1)) as server:
-        results = LLMClient(config(server, max_retries=6), ledger).run(batch)
+        results = LLMClient(*config(server, max_retries=6), ledger).run(batch)
         stats = server.stats()
     assert all(r.ok for r in results), [r.error for r in results if not r.ok]
     assert max(r.attempts for r in results) >= 2 and len(stats["batches"]) >= 2
@@ -98,7 +99,7 @@ def test_failed_lines_are_retried_and_stray_lines_never_reach_the_ledger(ledger)
 def test_a_call_that_keeps_failing_is_recorded_with_its_cause_after_its_retries(ledger):
     batch = requests(3)
     with BatchServer(BatchSettings(drop_lines=1)) as server:  # each output file loses its first line
-        results = LLMClient(config(server, max_retries=1), ledger).run(batch)
+        results = LLMClient(*config(server, max_retries=1), ledger).run(batch)
     dropped = results[0]
     assert not dropped.ok and dropped.error_kind == "missing_from_output" and dropped.attempts == 2
     assert "no result line for this call in batch batch_" in dropped.error
@@ -114,7 +115,7 @@ def test_a_journaled_file_whose_batch_id_was_lost_is_found_not_submitted_again(l
         file = api.files.create(file=("lost.jsonl", input_file(batch)), purpose="batch")
         api.batches.create(input_file_id=file.id, endpoint="/v1/chat/completions", completion_window="24h")
         ledger.add_batch_file(file.id, "lost", file.created_at, batch)
-        results = LLMClient(config(server), ledger).run(batch)
+        results = LLMClient(*config(server), ledger).run(batch)
         stats = server.stats()
     assert all(r.ok for r in results)
     assert list(stats["batches"]) == ["batch_000001"] and stats["polls"]["batch_000001"] >= 1
@@ -125,23 +126,24 @@ def test_a_journaled_file_whose_batch_id_was_lost_is_found_not_submitted_again(l
 def test_the_budget_limits_what_is_submitted_and_a_rerun_continues(ledger):
     batch = requests(12, max_tokens=200)
     with BatchServer(responder=lambda body: "word " * 150) as server:  # answers at 3/4 of max_tokens
-        probe = LLMClient(config(server, max_cost_usd=1.0), ledger).budget
+        probe = LLMClient(*config(server, max_cost_usd=1.0), ledger).budget
         limit = 3.5 * probe.worst_case(batch[0])
         with pytest.raises(BudgetExceeded) as raised:
-            LLMClient(config(server, max_cost_usd=limit, batch_max_requests=2), ledger).run(batch)
+            LLMClient(*config(server, max_cost_usd=limit, batch_max_requests=2), ledger).run(batch)
         # three calls' worst cases fit (a file of two, one of one); once they cost 3 x 3/4,
         # one more fits; then not even one: four answered, never more than the budget
         assert len(ledger) == 4 and raised.value.unsent == 8
         assert sum(ledger.get(r.key()).cost_usd for r in batch[:4]) <= limit
         assert len(server.stats()["batches"]) == 3
-        results = LLMClient(config(server, max_cost_usd=1.0, batch_max_requests=2), ledger).run(batch)
+        results = LLMClient(*config(server, max_cost_usd=1.0, batch_max_requests=2), ledger).run(batch)
         stats = server.stats()
     assert all(r.ok for r in results)
     assert stats["submitted"] == {r.key(): 1 for r in batch}  # no call went out twice
 
 
 def test_batch_limits_are_the_apis_at_most():
-    with pytest.raises(EvolcoderError, match="llm.batch_max_requests: must be between 1 and 50,000"):
-        LLMConfig(batch_max_requests=50_001)
-    with pytest.raises(EvolcoderError, match="llm.batch_poll_s: must be positive and at most llm.batch_poll_max_s"):
-        LLMConfig(batch_poll_s=700, batch_poll_max_s=600)
+    with pytest.raises(EvolcoderError, match="^runtime.llm.batch_max_requests: must be between 1 and 50,000"):
+        LLMRuntime(batch_max_requests=50_001)
+    with pytest.raises(EvolcoderError, match="^runtime.llm.batch_poll_s: must be positive and at most "
+                                             "runtime.llm.batch_poll_max_s"):
+        LLMRuntime(batch_poll_s=700, batch_poll_max_s=600)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from tests.support.llm_server import ServerProcess
 
-from evolcoder.llm import ChatRequest, ChatResult, LLMClient, LLMConfig, ProviderConfigError
+from evolcoder.llm import ChatRequest, ChatResult, LLMClient, LLMConfig, LLMRuntime, ProviderConfigError
+from tests.support.llm_settings import llm_settings
 from evolcoder.llm.usage import Pricing
 
 MODEL = "gpt-3.5-turbo"
@@ -16,20 +17,20 @@ def requests(n: int, model: str = MODEL, **kwargs) -> list[ChatRequest]:
                         meta={"stage": "test", "purpose": "answer", "item_id": i}, **kwargs) for i in range(n)]
 
 
-def config(server, **overrides) -> LLMConfig:
+def config(server, **overrides) -> tuple[LLMConfig, LLMRuntime]:
     values = dict(provider="openai", base_url=server.url, api_key_env=None, concurrency=8,
                   backoff_base_s=0.01, backoff_max_s=0.05, timeout_s=5.0)
-    return LLMConfig(**{**values, **overrides})
+    return llm_settings(**{**values, **overrides})
 
 
 def test_answers_keep_order_and_the_ledger_answers_a_rerun(llm_server, ledger):
     batch = requests(12)
-    first = LLMClient(config(llm_server), ledger).run(batch)
+    first = LLMClient(*config(llm_server), ledger).run(batch)
     assert [r.key for r in first] == [r.key() for r in batch]
     assert all(r.ok and r.provider == "openai" and r.text.startswith("Answer ") for r in first)
     assert len(ledger) == 12
 
-    again = LLMClient(config(llm_server), ledger)
+    again = LLMClient(*config(llm_server), ledger)
     second = again.run(batch)
     assert [r.text for r in second] == [r.text for r in first]
     assert all(r.cached for r in second)
@@ -39,7 +40,7 @@ def test_answers_keep_order_and_the_ledger_answers_a_rerun(llm_server, ledger):
 
 def test_duplicate_requests_in_a_batch_are_sent_once(llm_server, ledger):
     batch = requests(3) * 2
-    results = LLMClient(config(llm_server), ledger).run(batch)
+    results = LLMClient(*config(llm_server), ledger).run(batch)
     assert [r.text for r in results[:3]] == [r.text for r in results[3:]]
     assert llm_server.stats()["requests"] == 3
 
@@ -48,7 +49,7 @@ def test_twenty_percent_faults_of_every_kind_still_complete(llm_server, ledger):
     llm_server.settings.fault_rate = 0.2
     llm_server.settings.retry_after = "0.05"
     llm_server.settings.hang_s = 3.0
-    client = LLMClient(config(llm_server, timeout_s=1.0, concurrency=16), ledger)
+    client = LLMClient(*config(llm_server, timeout_s=1.0, concurrency=16), ledger)
     results = client.run(requests(80))
 
     assert all(r.ok for r in results), [r.error for r in results if not r.ok]
@@ -69,7 +70,7 @@ def test_retry_after_is_honoured_on_429_and_500(llm_server, ledger):
             delays.append(super().retry_delay(attempt, retry_after))
             return delays[-1]
 
-    results = Recording(config(llm_server, backoff_base_s=0.001, backoff_max_s=5.0), ledger).run(requests(4))
+    results = Recording(*config(llm_server, backoff_base_s=0.001, backoff_max_s=5.0), ledger).run(requests(4))
     # Backoff alone would wait about a millisecond; the server asked for a second.
     assert delays == [1.0] * 4
     assert [r.attempts for r in results] == [2, 2, 2, 2]
@@ -78,7 +79,7 @@ def test_retry_after_is_honoured_on_429_and_500(llm_server, ledger):
 
 def test_a_call_that_keeps_failing_is_recorded_with_its_error_and_retried_next_run(llm_server, ledger):
     llm_server.settings.fault_rate, llm_server.settings.fault_kinds = 1.0, ("500",)
-    client = LLMClient(config(llm_server, max_retries=2), ledger)
+    client = LLMClient(*config(llm_server, max_retries=2), ledger)
     results = client.run(requests(3))
 
     assert [r.ok for r in results] == [False] * 3
@@ -89,44 +90,44 @@ def test_a_call_that_keeps_failing_is_recorded_with_its_error_and_retried_next_r
     assert len(ledger) == 0 and llm_server.stats()["requests"] == 9
 
     llm_server.settings.fault_rate = 0.0
-    assert all(r.ok for r in LLMClient(config(llm_server), ledger).run(requests(3)))
+    assert all(r.ok for r in LLMClient(*config(llm_server), ledger).run(requests(3)))
 
 
 @pytest.mark.parametrize(("kind", "message"), [("malformed", "malformed JSON from"), ("empty", "no choices in the answer from")])
 def test_broken_answers_name_the_request_id(llm_server, ledger, kind, message):
     llm_server.settings.fault_rate, llm_server.settings.fault_kinds = 1.0, (kind,)
-    (result,) = LLMClient(config(llm_server, max_retries=0), ledger).run(requests(1))
+    (result,) = LLMClient(*config(llm_server, max_retries=0), ledger).run(requests(1))
     assert result.error.startswith(f"{message} {llm_server.url}/chat/completions (request id req_000001)")
 
 
 def test_an_unreachable_server_is_recorded_as_a_connection_failure(ledger):
-    closed = LLMConfig(provider="openai", base_url="http://127.0.0.1:9/v1", api_key_env=None, max_retries=1,
-                       backoff_base_s=0.01, backoff_max_s=0.01)
-    (result,) = LLMClient(closed, ledger).run(requests(1))
+    closed = llm_settings(provider="openai", base_url="http://127.0.0.1:9/v1", api_key_env=None, max_retries=1,
+                          backoff_base_s=0.01, backoff_max_s=0.01)
+    (result,) = LLMClient(*closed, ledger).run(requests(1))
     assert result.error.startswith("connection to http://127.0.0.1:9/v1/chat/completions failed: ConnectionRefused")
     assert "item_id=0" in result.error and result.attempts == 2
 
 
 def test_no_more_than_the_configured_calls_are_in_flight(llm_server, ledger):
     llm_server.settings.latency_s = 0.05
-    LLMClient(config(llm_server, concurrency=3), ledger).run(requests(30))
+    LLMClient(*config(llm_server, concurrency=3), ledger).run(requests(30))
     assert 1 < llm_server.stats()["max_in_flight"] <= 3
 
 
 def test_a_missing_api_key_fails_before_any_call(llm_server, ledger, monkeypatch):
     monkeypatch.delenv("EVOLCODER_TEST_KEY", raising=False)
     with pytest.raises(ProviderConfigError, match="EVOLCODER_TEST_KEY.*llm.api_key_env: null"):
-        LLMClient(config(llm_server, api_key_env="EVOLCODER_TEST_KEY"), ledger)
+        LLMClient(*config(llm_server, api_key_env="EVOLCODER_TEST_KEY"), ledger)
     assert llm_server.stats()["requests"] == 0
 
     monkeypatch.setenv("EVOLCODER_TEST_KEY", "sk-test")
-    assert LLMClient(config(llm_server, api_key_env="EVOLCODER_TEST_KEY"), ledger).run(requests(1))[0].ok
+    assert LLMClient(*config(llm_server, api_key_env="EVOLCODER_TEST_KEY"), ledger).run(requests(1))[0].ok
     assert llm_server.stats()["api_keys"] == ["sk-test"]
 
 
 def test_a_rejected_key_stops_the_run_with_what_to_check(llm_server, ledger):
     llm_server.settings.fault_rate, llm_server.settings.fault_kinds = 1.0, ("401",)
-    client = LLMClient(config(llm_server, concurrency=1), ledger)
+    client = LLMClient(*config(llm_server, concurrency=1), ledger)
     with pytest.raises(ProviderConfigError, match="(?s)HTTP 401 .*Check llm.base_url, llm.model and the key"):
         client.run(requests(5))
     assert llm_server.stats()["requests"] <= 2  # no retry; the rest are cancelled (one may be on its way)
@@ -134,8 +135,8 @@ def test_a_rejected_key_stops_the_run_with_what_to_check(llm_server, ledger):
 
 def test_the_server_runs_in_its_own_process_and_counts_receipts_per_key(ledger):
     with ServerProcess("--fault-rate", "1", "--fault-kinds", "500", "--seed", "1") as server:
-        client = LLMClient(LLMConfig(provider="openai", base_url=server.url, api_key_env=None, max_retries=1,
-                                     backoff_base_s=0.01, backoff_max_s=0.01), ledger)
+        client = LLMClient(*llm_settings(provider="openai", base_url=server.url, api_key_env=None, max_retries=1,
+                                         backoff_base_s=0.01, backoff_max_s=0.01), ledger)
         batch = requests(2)
         client.run(batch)
         stats = server.stats()
@@ -148,12 +149,12 @@ def test_dry_run_answers_in_the_ledger_never_stand_in_for_a_model(llm_server, le
     for request in batch:
         ledger.put(request, ChatResult(key=request.key(), text="rule-based", finish_reason="stop", provider="dry-run"))
     with pytest.raises(ProviderConfigError, match="2 of these calls with dry-run answers"):
-        LLMClient(config(llm_server), ledger).run(batch)
+        LLMClient(*config(llm_server), ledger).run(batch)
     assert llm_server.stats()["requests"] == 0
 
 
 def test_tokens_and_cost_are_summed_from_the_price_table(llm_server, ledger):
-    client = LLMClient(config(llm_server, model="gpt-4"), ledger)
+    client = LLMClient(*config(llm_server, model="gpt-4"), ledger)
     results = client.run(requests(5, model="gpt-4"))
     prompt = sum(r.prompt_tokens for r in results)
     completion = sum(r.completion_tokens for r in results)
@@ -162,4 +163,4 @@ def test_tokens_and_cost_are_summed_from_the_price_table(llm_server, ledger):
     assert client.usage.cost_usd == pytest.approx((prompt * 0.03 + completion * 0.06) / 1000)
     assert results[0].cost_usd == pytest.approx(Pricing.of(client.config).cost(results[0].prompt_tokens,
                                                                                results[0].completion_tokens))
-    assert Pricing.of(config(llm_server, model="my-local-model")).cost(1000, 1000) == 0.0
+    assert Pricing.of(config(llm_server, model="my-local-model")[0]).cost(1000, 1000) == 0.0

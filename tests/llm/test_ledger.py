@@ -12,7 +12,7 @@ import textwrap
 import pytest
 
 from tests.support.data import REPO_ROOT
-from evolcoder.llm import ChatRequest, ChatResult, LLMClient, LLMConfig, Ledger, MissingCallsError
+from evolcoder.llm import ChatRequest, ChatResult, LLMClient, LLMConfig, LLMRuntime, Ledger, MissingCallsError
 
 
 def request(text: str = "Write a function.", **kwargs) -> ChatRequest:
@@ -85,7 +85,7 @@ def test_replay_answers_from_the_ledger_without_a_key(tmp_path, monkeypatch):
     with Ledger(tmp_path) as ledger:
         for req in held:
             ledger.put(req, answer(req, f"a-{req.messages[0][1]}"))
-        client = LLMClient(LLMConfig(provider="replay"), ledger)
+        client = LLMClient(LLMConfig(provider="replay"), LLMRuntime(), ledger)
         results = client.run(held)
     assert [r.text for r in results] == ["a-q0", "a-q1", "a-q2"]
     assert client.usage.cached == 3 and client.usage.cost_usd == pytest.approx(0.03)
@@ -97,7 +97,7 @@ def test_replay_names_the_missing_calls_and_their_params_before_sending_anything
                for i in range(2)]
     with Ledger(tmp_path) as ledger:
         ledger.put(held, answer(held))
-        client = LLMClient(LLMConfig(provider="replay"), ledger)
+        client = LLMClient(LLMConfig(provider="replay"), LLMRuntime(), ledger)
         with pytest.raises(MissingCallsError) as raised:
             client.run([held, *missing])
     message = str(raised.value)

@@ -9,7 +9,7 @@ import time
 import pytest
 
 from evolcoder.config import ConfigError
-from evolcoder.llm import LLMClient, LLMConfig, Ledger
+from evolcoder.llm import LLMClient, LLMConfig, LLMRuntime, Ledger
 from evolcoder.llm.openai_api import parse_retry_after
 from evolcoder.llm.ratelimit import TokenBucket
 
@@ -50,13 +50,13 @@ def test_a_call_larger_than_the_bucket_waits_its_share():
 
 
 def test_backoff_grows_with_jitter_and_a_retry_after_wins(tmp_path):
-    config = LLMConfig(provider="replay", backoff_base_s=1.0, backoff_max_s=8.0)
+    runtime = LLMRuntime(backoff_base_s=1.0, backoff_max_s=8.0)
     with Ledger(tmp_path) as ledger:
-        client = LLMClient(config, ledger, jitter_seed=0)
+        client = LLMClient(LLMConfig(provider="replay"), runtime, ledger, jitter_seed=0)
         for attempt, full in [(1, 1.0), (2, 2.0), (3, 4.0), (5, 8.0), (9, 8.0)]:
             assert full / 2 <= client.retry_delay(attempt, None) <= full
         assert client.retry_delay(4, retry_after=0.25) == 0.25
-        assert client.retry_delay(1, retry_after=600) == 8.0  # capped at llm.backoff_max_s
+        assert client.retry_delay(1, retry_after=600) == 8.0  # capped at runtime.llm.backoff_max_s
 
 
 def test_retry_after_headers_in_seconds_milliseconds_and_dates():
@@ -69,8 +69,8 @@ def test_retry_after_headers_in_seconds_milliseconds_and_dates():
 
 
 def test_config_ranges_are_checked():
-    with pytest.raises(ConfigError, match="llm.concurrency"):
-        LLMConfig(concurrency=0)
+    with pytest.raises(ConfigError, match="^runtime.llm.concurrency: must be at least 1"):
+        LLMRuntime(concurrency=0)
     with pytest.raises(ConfigError, match="llm.base_url: must be an http:// or https:// URL"):
         LLMConfig(base_url="localhost:8000/v1")  # otherwise every call fails its retries, one by one
     with pytest.raises(ConfigError, match="llm.prices.gpt-4"):

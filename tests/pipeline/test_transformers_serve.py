@@ -12,7 +12,7 @@ from tests.support.evolve_workdir import (PATHS, all_records, ledger_folder_keys
                             wrote_nothing, write_params)
 
 from evolcoder.benchmarks import load_benchmark
-from evolcoder.generate.config import GenerateConfig
+from evolcoder.generate.config import GenerateConfig, GenerateRuntime
 from evolcoder.generate.runner import generate_benchmark
 from evolcoder.jsonl import read_jsonl
 from evolcoder.llm import Ledger, LLMConfig
@@ -54,12 +54,13 @@ def test_evolve_against_transformers_serve(transformers_server, tmp_path, monkey
 def test_generate_through_transformers_serve_matches_the_transformers_backend(transformers_server, tiny_checkpoint,
                                                                               tmp_path):
     problems = load_benchmark("humaneval")[:3]
-    local = GenerateConfig(model=str(tiny_checkpoint), max_new_tokens=12, batch_size=3)
-    generate_benchmark(local, "humaneval", problems, tmp_path / "local.jsonl", tmp_path / "local")
+    batches_of_3 = GenerateRuntime(batch_size=3)
+    local = GenerateConfig(model=str(tiny_checkpoint), max_new_tokens=12)
+    generate_benchmark(local, batches_of_3, "humaneval", problems, tmp_path / "local.jsonl", tmp_path / "local")
     server = LLMConfig(provider="openai", model=transformers_server.model, base_url=transformers_server.url,
                        api_key_env=None)
-    served = GenerateConfig(backend="openai", server=server, max_new_tokens=12, batch_size=3)
-    generate_benchmark(served, "humaneval", problems, tmp_path / "served.jsonl", tmp_path / "served")
+    served = GenerateConfig(backend="openai", server=server, max_new_tokens=12)
+    generate_benchmark(served, batches_of_3, "humaneval", problems, tmp_path / "served.jsonl", tmp_path / "served")
 
     local_rows, served_rows = read_jsonl(tmp_path / "local.jsonl"), read_jsonl(tmp_path / "served.jsonl")
     assert [r["task_id"] for r in served_rows] == [p.task_id for p in problems]

@@ -14,18 +14,18 @@ from ruamel.yaml import YAML
 
 from tests.support.data import REPO_ROOT, shared_file
 from evolcoder.benchmarks import enabled_benchmarks, get
-from evolcoder.config import ConfigError, load_section, read_yaml
+from evolcoder.config import ConfigError, load_runtime, load_section, read_yaml
 from evolcoder.dataset.dataset import DatasetConfig
 from evolcoder.fetch.fetch import FetchEntry
 from evolcoder.seed.seed import SeedConfig
-from evolcoder.evaluate.config import EvaluateConfig
+from evolcoder.evaluate.config import EvaluateConfig, EvaluateRuntime
 from evolcoder.evolve.config import EvolveConfig
-from evolcoder.generate.config import GenerateConfig
-from evolcoder.llm.config import LLMConfig
+from evolcoder.generate.config import GenerateConfig, GenerateRuntime
+from evolcoder.llm.config import LLMConfig, LLMRuntime
 from evolcoder.profile.compose import compose, hydra_settings, overlays
 from evolcoder.report.report import ReportConfig
-from evolcoder.train.config import ModelConfig, TrainConfig
-from evolcoder.verify.config import VerifyConfig
+from evolcoder.train.config import ModelConfig, TrainConfig, TrainRuntime
+from evolcoder.verify.config import VerifyConfig, VerifyRuntime
 
 SETTINGS = hydra_settings(REPO_ROOT)
 PROFILES = [overlay.name for overlay in overlays(SETTINGS, "profile")]
@@ -33,6 +33,8 @@ VARIANTS = [overlay.name for overlay in overlays(SETTINGS, "variant")]
 SECTIONS = {"seed": SeedConfig, "evolve": EvolveConfig, "llm": LLMConfig, "verify": VerifyConfig,
             "dataset": DatasetConfig, "generate": GenerateConfig, "report": ReportConfig,
             "evaluate": EvaluateConfig, "model": ModelConfig, "train": TrainConfig, "fetch": dict[str, FetchEntry]}
+RUNTIMES = {"llm": LLMRuntime, "verify": VerifyRuntime, "generate": GenerateRuntime, "evaluate": EvaluateRuntime,
+            "train": TrainRuntime}  # each runtime.<section>'s class
 # Keys other branches are adding (keys.md); profiles set them, this branch's config classes do not
 # know them yet, so loading skips them. Empty this once they are merged (a test below says when).
 VLLM_TP4 = "python -m vllm.entrypoints.openai.api_server --model {model} --port {port} --tensor-parallel-size {gpus}"
@@ -82,6 +84,8 @@ def test_every_composition_loads_every_section_as_the_stages_do(composed, tmp_pa
         for section, schema in SECTIONS.items():
             if section in params:
                 load_section(path, section, schema)
+        for section, schema in RUNTIMES.items():
+            load_runtime(path, section, schema)
         for name in enabled_benchmarks(path):
             entry = params["fetch"].get(name)
             if entry and entry.get("version") and get(name).versions:

@@ -19,10 +19,10 @@ from evolcoder.files.records import MANIFEST
 from evolcoder.llm.prompts import parse_evolution_prompt
 from evolcoder.llm.rewrite import rewrite
 from evolcoder.jsonl import read_jsonl, write_jsonl
-from evolcoder.llm import LLMConfig
 from stages import evolve as stage
 from stages import run_stage
 from tests.support.data import REPO_ROOT
+from tests.support.llm_settings import RUNTIME_KNOBS
 
 PATHS = EvolveFiles()
 TASKS = ("sum", "reverse", "sort", "count the vowels of", "deduplicate", "rotate", "flatten",
@@ -45,8 +45,8 @@ def make_workdir(path: Path, n_seeds: int, evolve: dict, llm: dict) -> Path:
 
 
 def write_params(path: Path, evolve: dict, llm: dict) -> None:
-    runtime = {k: v for k, v in llm.items() if k in LLMConfig.RUNTIME}
-    recipe = {k: v for k, v in llm.items() if k not in LLMConfig.RUNTIME}
+    runtime = {k: v for k, v in llm.items() if k in RUNTIME_KNOBS}
+    recipe = {k: v for k, v in llm.items() if k not in RUNTIME_KNOBS}
     params = {"evolve": evolve, "llm": recipe, "runtime": {"llm": runtime}}
     (path / "params.yaml").write_text(json.dumps(params), encoding="utf-8")  # JSON is YAML
 

@@ -4,6 +4,7 @@ configs in a folder, `python -m stages.train` started there (DeepSpeed ranks on 
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 import os
 import shutil
@@ -18,14 +19,15 @@ from evolcoder.benchmarks import load_benchmark
 from evolcoder.evaluate.config import EvaluateConfig, EvaluateRuntime
 from evolcoder.evaluate.evaluate import evaluate
 from evolcoder.evaluate.samples import read_samples
-from evolcoder.generate.config import GenerateConfig
+from evolcoder.generate.config import GenerateConfig, GenerateRuntime
 from evolcoder.generate.runner import generate_benchmark
 from evolcoder.jsonl import read_jsonl, write_jsonl
-from evolcoder.train.config import TrainConfig
+from evolcoder.train.config import TrainRuntime
 from tests.support.data import REPO_ROOT
 
 
 MAX_STEPS, SAVE_STEPS = 12, 4
+RUNTIME_KNOBS = {f.name for f in dataclasses.fields(TrainRuntime)}
 TINY_GPT_BIGCODE = {"init": "scratch", "config": {"n_layer": 2, "n_embd": 64, "n_head": 4, "n_positions": 1024,
                                                   "vocab_size": 400, "tokenizer_min_frequency": 1}}
 
@@ -44,15 +46,15 @@ def synthetic_rows(n: int = 48) -> list[dict]:
 
 def make_project(root: Path, model: dict[str, Any] = TINY_GPT_BIGCODE, **train: object) -> Path:
     """A working folder the train stage runs in: params.yaml, training data, DeepSpeed configs.
-    `model` is the model section; `train` sets train params; runtime knobs (TrainConfig.RUNTIME)
+    `model` is the model section; `train` sets train params; runtime knobs (TrainRuntime's fields)
     go under runtime.train."""
     settings = {"global_batch_size": 8, "per_device_batch_size": 8, "lr": 3e-3, "warmup_steps": 2,
                 "max_steps": MAX_STEPS, "save_steps": SAVE_STEPS, "max_length": 256,
                 "group_by_length": False, "seed": 0, **train}
     params = {
         "model": model,
-        "train": {k: v for k, v in settings.items() if k not in TrainConfig.RUNTIME},
-        "runtime": {"train": {k: v for k, v in settings.items() if k in TrainConfig.RUNTIME}},
+        "train": {k: v for k, v in settings.items() if k not in RUNTIME_KNOBS},
+        "runtime": {"train": {k: v for k, v in settings.items() if k in RUNTIME_KNOBS}},
     }
     root.mkdir(parents=True, exist_ok=True)
     YAML().dump(params, root / "params.yaml")
@@ -85,8 +87,8 @@ def generate_and_evaluate(checkpoint: Path, work: Path, n_tasks: int = 2) -> tup
     backend, on the CPU) and score them in the sandbox: the metrics and the generated rows."""
     problems = load_benchmark("humaneval")[:n_tasks]
     generations = work / "humaneval.jsonl"
-    generate_benchmark(GenerateConfig(model=str(checkpoint), max_new_tokens=8, device="cpu"), "humaneval", problems,
-                       generations, work / "generate")
+    generate_benchmark(GenerateConfig(model=str(checkpoint), max_new_tokens=8), GenerateRuntime(device="cpu"),
+                       "humaneval", problems, generations, work / "generate")
     evaluation = evaluate(problems, read_samples(generations, "humaneval"), EvaluateConfig(),
                           EvaluateRuntime(workers=1, cache=False, cache_dir=str(work / "cache")))
     return evaluation.metrics, read_jsonl(generations)

@@ -15,8 +15,8 @@ import pytest
 from ruamel.yaml import YAML
 from tests.support.train_stage import loss_curve, make_project
 
-from evolcoder.config import load_section
-from evolcoder.train.config import ModelConfig, TrainConfig
+from evolcoder.config import load_runtime, load_section
+from evolcoder.train.config import ModelConfig, TrainConfig, TrainRuntime
 from evolcoder.train.runner import RunPaths, run_training
 from tests.support.data import REPO_ROOT
 
@@ -39,7 +39,8 @@ def test_a_hotfixed_run_continues_the_old_runs_checkpoint_and_its_metrics_say_so
     monkeypatch.setenv("OMP_NUM_THREADS", "1")
     model = load_section("params.yaml", "model", ModelConfig)
     train = load_section("params.yaml", "train", TrainConfig)
-    old = run_training(model, train, RunPaths(Path("data/dataset/train.jsonl"), root / "old", root / "old_curves"))
+    runtime = load_runtime("params.yaml", "train", TrainRuntime)
+    old = run_training(model, train, runtime, RunPaths(Path("data/dataset/train.jsonl"), root / "old", root / "old_curves"))
     source = f"{old['run_key']}/checkpoint-4"  # as if it had been killed after step 4
 
     params = YAML().load(root / "params.yaml")

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from evolcoder.config import ConfigError, from_dict, load_section
+from evolcoder.config import ConfigError, from_dict, load_runtime, load_section
 from evolcoder.errors import EvolcoderError
 from evolcoder.train import launch
-from evolcoder.train.config import ModelConfig, TrainConfig
+from evolcoder.train.config import ModelConfig, TrainConfig, TrainRuntime
 from evolcoder.train.runner import RunPaths, run_training
 
 
@@ -35,13 +35,14 @@ def test_the_paper_profile_on_one_gpu_is_refused_before_launching(fake_gpus, rep
     train = load_section(profile_params("wizardcoder-15b"), "train", TrainConfig)
     with pytest.raises(ConfigError, match=r"^train\.num_processes: 8 ranks per node but 1 GPU is visible; .*"
                                           r"at most 1"):
-        run_training(ModelConfig(), train, no_data(tmp_path))
+        run_training(ModelConfig(), train, TrainRuntime(), no_data(tmp_path))
 
 
 def test_visible_gpus_count_the_ones_cuda_visible_devices_leaves(fake_gpus, tmp_path):
     fake_gpus(8, visible="4,5")
     with pytest.raises(ConfigError, match=r"4 ranks per node but 2 GPUs are visible \(CUDA_VISIBLE_DEVICES=4,5\)"):
-        run_training(ModelConfig(), TrainConfig(num_processes=4, per_device_batch_size=2, deepspeed_config=ZERO3), no_data(tmp_path))
+        run_training(ModelConfig(), TrainConfig(num_processes=4, per_device_batch_size=2, deepspeed_config=ZERO3),
+                     TrainRuntime(), no_data(tmp_path))
 
 
 @pytest.mark.parametrize("hosts, message", [
@@ -54,7 +55,7 @@ def test_a_hostfile_without_a_gpu_for_every_rank_is_refused(fake_gpus, tmp_path,
     cfg = TrainConfig(num_nodes=2, num_processes=8, hostfile=str(tmp_path / "hostfile"), global_batch_size=16,
                       per_device_batch_size=1, deepspeed_config=ZERO3)
     with pytest.raises(ConfigError, match=message):
-        run_training(ModelConfig(), cfg, no_data(tmp_path))
+        run_training(ModelConfig(), cfg, TrainRuntime(), no_data(tmp_path))
 
 
 def deepspeed_rank_gpus(monkeypatch, cfg: TrainConfig, tmp_path: Path) -> dict[str, list[int]]:
@@ -129,7 +130,7 @@ def test_multi_node_launch_meets_at_master_addr_on_a_port_free_on_the_first_host
                       "  global_batch_size: 512\n  per_device_batch_size: 16\n"
                       "runtime:\n  train:\n    master_addr: 10.1.0.1\n")
     cfg = load_section(params, "train", TrainConfig)
-    launch.launch(cfg, "spec.json", tmp_path)
+    launch.launch(cfg, "spec.json", tmp_path, load_runtime(params, "train", TrainRuntime).master_addr)
 
     (ssh, _), (cmd, kwargs) = calls
     assert ssh[:4] == ["ssh", "-o", "PasswordAuthentication=no", "node-a"]  # rank 0's host, not this one
@@ -144,13 +145,15 @@ def test_multi_node_launch_meets_at_master_addr_on_a_port_free_on_the_first_host
     assert stat.S_IMODE(os.stat(env_file).st_mode) == 0o600
 
 
-def test_master_addr_is_a_runtime_knob_outside_the_run_key():
+def test_master_addr_is_a_runtime_knob_outside_the_run_key(tmp_path):
     from evolcoder.config import recipe
 
-    cfg = from_dict(TrainConfig, {"master_addr": "10.1.0.1"}, prefix="train")
-    assert "master_addr" in TrainConfig.RUNTIME and "master_addr" not in recipe(cfg)
-    with pytest.raises(ConfigError, match="train.master_addr"):
-        from_dict(TrainConfig, {"master_addr": " "}, prefix="train")
+    params = tmp_path / "params.yaml"
+    params.write_text("train: {}\nruntime:\n  train:\n    master_addr: 10.1.0.1\n")
+    assert load_runtime(params, "train", TrainRuntime).master_addr == "10.1.0.1"
+    assert "master_addr" not in recipe(load_section(params, "train", TrainConfig))
+    with pytest.raises(ConfigError, match="runtime.train.master_addr"):
+        from_dict(TrainRuntime, {"master_addr": " "}, prefix="runtime.train")
 
 
 def test_master_port_comes_from_the_first_host_unreachable_says_what_to_do(monkeypatch, tmp_path):
@@ -173,7 +176,7 @@ def test_a_rank_refuses_a_world_smaller_than_the_batch_was_derived_for(tmp_path,
     spec = tmp_path / "spec.json"
     train = {"num_nodes": 2, "num_processes": 4, "hostfile": "hosts", "global_batch_size": 64,
              "per_device_batch_size": 4}
-    spec.write_text(json.dumps({"train": train, "model": "unused", "data": "unused", "run_dir": str(tmp_path)}))
+    spec.write_text(json.dumps({"train": train, "runtime": {}, "model": "unused", "data": "unused", "run_dir": str(tmp_path)}))
     assert worker.main([str(spec)]) == 1
     err = capsys.readouterr().err
     assert "6 rank(s) started" in err and "2 x 4 = 8 ranks" in err

@@ -15,7 +15,7 @@ from transformers import (AutoConfig, AutoModelForCausalLM, AutoTokenizer, OPTCo
                           PreTrainedTokenizerBase)
 
 from evolcoder.generate.backend import Job
-from evolcoder.generate.config import GenerateConfig
+from evolcoder.generate.config import GenerateConfig, GenerateRuntime
 from evolcoder.generate.hf_backend import TransformersBackend
 from evolcoder.templates import alpaca_prompt
 from evolcoder.train.adapters import LORA_TARGETS, AdapterError, add_lora
@@ -82,7 +82,7 @@ def test_training_feeds_the_prompt_ids_generation_sends(request, checkpoint, add
     tokenizer = AutoTokenizer.from_pretrained(folder)
     (example,), _ = encode_records([RECORD], tokenizer, max_length=512)
     trained = example.input_ids[:example.labels.count(IGNORE_INDEX)]
-    backend = TransformersBackend(GenerateConfig(model=str(folder), max_new_tokens=2, device="cpu"))
+    backend = TransformersBackend(GenerateConfig(model=str(folder), max_new_tokens=2), GenerateRuntime(device="cpu"))
     sent, generate = [], backend.model.generate
     backend.model.generate = lambda **kwargs: sent.append(kwargs["input_ids"].tolist()) or generate(**kwargs)
     backend.generate([Job("t", alpaca_prompt(RECORD["instruction"]))])

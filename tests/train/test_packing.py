@@ -11,11 +11,11 @@ import pytest
 import torch
 from tests.support.data import shared_file
 
-from evolcoder.config import ConfigError, from_dict
+from evolcoder.config import ConfigError
 from evolcoder.errors import EvolcoderError
 from evolcoder.templates import example_texts
 from evolcoder.train.batching import PaddingCollator, packing_collator, token_counts
-from evolcoder.train.config import PACKING_ATTENTION, ScratchModelConfig, TrainConfig
+from evolcoder.train.config import PACKING_ATTENTION, ScratchModelConfig, TrainConfig, TrainRuntime, check_attention
 from evolcoder.train.model import add_pad_token, build_scratch_model, train_tokenizer
 from evolcoder.train.packing import attention_implementation, register_varlen_sdpa
 from evolcoder.train.tokenize import IGNORE_INDEX, encode_records
@@ -122,11 +122,11 @@ def test_collator_concatenates_restarts_positions_and_masks_each_first_label():
 def test_packing_is_refused_with_an_attention_that_mixes_examples():
     with pytest.raises(ConfigError, match=r"train.packing: attention implementation 'paged\|eager' .* cannot keep "
                                           r"packed examples apart; use one of: auto, sdpa_varlen, flash_attention_2"):
-        from_dict(TrainConfig, {"packing": True, "attn_implementation": "paged|eager"}, prefix="train")
+        check_attention(TrainConfig(packing=True), TrainRuntime(attn_implementation="paged|eager"))
     with pytest.raises(ConfigError, match="sdpa_varlen .* needs train.packing: true"):
-        from_dict(TrainConfig, {"attn_implementation": "sdpa_varlen"}, prefix="train")
+        check_attention(TrainConfig(), TrainRuntime(attn_implementation="sdpa_varlen"))
     for attn in ("auto", *PACKING_ATTENTION):
-        assert from_dict(TrainConfig, {"packing": True, "attn_implementation": attn}, prefix="train").packing
+        check_attention(TrainConfig(packing=True), TrainRuntime(attn_implementation=attn))
 
 
 @pytest.fixture
@@ -159,20 +159,20 @@ BUILT_FOR_ANOTHER_TORCH = 'raise ImportError("flash_attn_2_cuda.so: undefined sy
 
 def test_flash_attn_whose_cuda_extension_does_not_load_falls_back_with_a_warning(installed_flash_attn, capsys):
     installed_flash_attn(BUILT_FOR_ANOTHER_TORCH)
-    assert attention_implementation(TrainConfig(packing=True)) == "sdpa_varlen"
+    assert attention_implementation(TrainConfig(packing=True), TrainRuntime()) == "sdpa_varlen"
     err = capsys.readouterr().err
     assert err.startswith("train: warning: flash-attn is installed but cannot run here: its CUDA extension "
                           "flash_attn_2_cuda does not load (ImportError: flash_attn_2_cuda.so: undefined symbol")
     assert f"install a flash-attn built for torch {torch.__version__}" in err and "Traceback" not in err
     with pytest.raises(EvolcoderError, match="runtime.train.attn_implementation: flash_attention_2 cannot run here: "
                                              "its CUDA extension flash_attn_2_cuda does not load"):
-        attention_implementation(TrainConfig(packing=True, attn_implementation="flash_attention_2"))
+        attention_implementation(TrainConfig(packing=True), TrainRuntime(attn_implementation="flash_attention_2"))
 
 
 def test_flash_attn_is_chosen_only_on_a_gpu_it_runs_on(installed_flash_attn, monkeypatch, capsys):
     installed_flash_attn("")
     monkeypatch.setattr(torch.cuda, "get_device_capability", lambda device=None: (8, 0))
-    assert attention_implementation(TrainConfig(packing=True)) == "flash_attention_2"
+    assert attention_implementation(TrainConfig(packing=True), TrainRuntime()) == "flash_attention_2"
     monkeypatch.setattr(torch.cuda, "get_device_capability", lambda device=None: (7, 0))  # V100
-    assert attention_implementation(TrainConfig(packing=True)) == "sdpa_varlen"
+    assert attention_implementation(TrainConfig(packing=True), TrainRuntime()) == "sdpa_varlen"
     assert "runs on Ampere and newer GPUs (compute capability 8.0), this one is 7.0" in capsys.readouterr().err

@@ -15,7 +15,7 @@ from evolcoder.jsonl import write_jsonl
 from evolcoder.templates import alpaca_prompt
 from evolcoder.train.adapters import ADAPTER_DIR, AdapterError, add_lora, merge_adapter
 from evolcoder.train.batching import PaddingCollator, token_counts
-from evolcoder.train.config import ModelConfig, ScratchModelConfig, TrainConfig
+from evolcoder.train.config import ModelConfig, ScratchModelConfig, TrainConfig, TrainRuntime
 from evolcoder.train.launch import launch_command, launch_env
 from evolcoder.train.model import (ModelLoadError, add_pad_token, build_scratch_model, count_parameters,
                                    load_pretrained, train_tokenizer)
@@ -296,7 +296,7 @@ def test_half_precision_without_a_gpu_is_refused_before_launching(tmp_path):
     from evolcoder.train.runner import RunPaths, run_training
 
     with pytest.raises(ConfigError, match="train.precision: bf16 needs a GPU"):
-        run_training(ModelConfig(), TrainConfig(precision="bf16"),
+        run_training(ModelConfig(), TrainConfig(precision="bf16"), TrainRuntime(),
                      RunPaths(tmp_path / "train.jsonl", tmp_path / "out", tmp_path / "curves"))
 
 
@@ -307,7 +307,7 @@ def test_a_rank_that_cannot_load_its_model_prints_the_fix_without_a_traceback(tm
     monkeypatch.setattr(worker, "configure_cpu_ranks", lambda: False)
     monkeypatch.setattr(worker, "training_arguments", lambda *a: types.SimpleNamespace(world_size=1))
     spec = tmp_path / "spec.json"
-    spec.write_text(json.dumps({"train": {}, "model": str(tmp_path / "no-model"), "data": "unused",
+    spec.write_text(json.dumps({"train": {}, "runtime": {}, "model": str(tmp_path / "no-model"), "data": "unused",
                                 "run_dir": str(tmp_path)}))
     assert worker.main([str(spec)]) == 1
     err = capsys.readouterr().err

@@ -8,7 +8,7 @@ import re
 import pytest
 
 from evolcoder.llm.prompts import write_tests_prompt
-from evolcoder.llm import ChatRequest, ChatResult, FatalError, Ledger, LLMClient, LLMConfig
+from evolcoder.llm import ChatRequest, ChatResult, FatalError, Ledger, LLMClient, LLMConfig, LLMRuntime
 from evolcoder.verify.config import VerifyConfig, VerifyRuntime
 from evolcoder.verify.extract import parse
 from evolcoder.verify.teacher import AssertWriter, interface_of
@@ -127,9 +127,9 @@ class ScriptedTeacher:
 
 def run_tests_mode(tmp_path, rows: dict[str, tuple[str, str]], replies: dict[str, str]):
     teacher = ScriptedTeacher(replies)
-    llm = LLMConfig(provider="openai", api_key_env=None, max_retries=0)
+    llm = LLMConfig(provider="openai", api_key_env=None)
     with Ledger(tmp_path / "ledger") as ledger:
-        writer = AssertWriter(LLMClient(llm, ledger, provider=teacher), llm)
+        writer = AssertWriter(LLMClient(llm, LLMRuntime(max_retries=0), ledger, provider=teacher), llm)
         items = [Answer(name, 1, "constraints", task, "", out) for name, (task, out) in rows.items()]
         labels = verify_answers(items, VerifyConfig(mode="tests", timeout_s=2.0), VerifyRuntime(workers=1), writer)
     return teacher, {name: (label.verified, label.detail) for name, label in zip(rows, labels)}
