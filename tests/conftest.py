@@ -12,6 +12,11 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--regenerate-golden", action="store_true",
+                     help="run the peers (EvalPlus) again and rewrite the golden files of their verdicts (tests/golden/)")
+
+
 @pytest.fixture
 def repo_root() -> Path:
     return REPO_ROOT

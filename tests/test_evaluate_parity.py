@@ -19,6 +19,12 @@ and forks that process per sample and set. Ours read them one at a time within 4
 The 378 tasks of MBPP+ v0.2.0 are all among the 399, with the same canonical solution, inputs
 and tolerance (only prompts changed): their programs, inputs and expected outputs are the
 same, so are their verdicts, and they run once for both versions.
+
+EvalPlus's verdicts are kept in tests/golden/ (minutes of its run, on inputs that do not
+change), keyed by its version and the sha256 of the data files and of the programs: ours are
+computed on every run and compared with them. A new EvalPlus, data file or variant makes the
+test fail until `python -m pytest tests/test_evaluate_parity.py --regenerate-golden` has run
+EvalPlus again and rewritten the files.
 """
 
 from __future__ import annotations
@@ -27,21 +33,23 @@ import json
 from collections import Counter
 
 import pytest
-from conftest import shared_file
+from conftest import REPO_ROOT, shared_file
 
 from evolcoder.benchmarks import load_benchmark
+from evolcoder.download import file_sha256
 from evolcoder.jsonl import read_jsonl
 from evolcoder.evaluation.config import EvaluateConfig
 from evolcoder.evaluation.evaluate import INLINE_OUTPUT_BYTES, evaluate
 from evolcoder.evaluation.references import load_references
 from evolcoder.evaluation.samples import Sample
-from peers import evalplus_evaluate
+from peers import evalplus_evaluate, golden_verdicts, peer_version, sha256_of
 from variants import variants
 
 EVALPLUS_LIMITS = ("--min-time-limit", "20", "--gt-time-limit-factor", "40")
 ROOMY_SETS = {"EVALPLUS_TIMEOUT_PER_TASK": "3600"}
 ROOMY_MEMORY = {"EVALPLUS_MAX_MEMORY_BYTES": str(16 << 30)}
 SCORING_FIELDS = ("task_id", "entry_point", "canonical_solution", "base_input", "plus_input", "atol")
+VERDICT_FIELDS = ("base_status", "plus_status", "base_fail_tests", "plus_fail_tests")
 
 
 def distinct_tasks(*files: str) -> tuple[list[dict], dict[str, int]]:
@@ -66,12 +74,29 @@ def verdict(row: dict) -> tuple[bool, bool]:
     return row["base_status"] == "pass", row["base_status"] == row["plus_status"] == "pass"
 
 
+def evalplus_verdicts(dataset: str, rows: list[dict], problems, programs: list[tuple], config: EvaluateConfig,
+                      workdir) -> dict:
+    """EvalPlus's own run: task id -> its verdict fields for each program of the task, in order
+    (tasks with huge expected outputs, by our references in `config`'s cache, run apart)."""
+    references = load_references(problems, config.cache_path, config.n_workers, config.reference_timeout_s)
+    huge = {t for t, ref in references.items() if sum(size for sets in ref.offsets.values() for _, size in sets)
+            > INLINE_OUTPUT_BYTES}
+    their_rows = [{"task_id": task_id, "solution": code} for task_id, _, _, code in programs]
+    theirs = evalplus_evaluate(dataset, [r for r in rows if r["task_id"] not in huge], their_rows,
+                               workdir / "evalplus", 2, EVALPLUS_LIMITS, ROOMY_SETS)
+    if huge:
+        theirs |= evalplus_evaluate(dataset, [r for r in rows if r["task_id"] in huge], their_rows,
+                                    workdir / "evalplus-huge", 1, EVALPLUS_LIMITS, ROOMY_SETS | ROOMY_MEMORY)
+    return {task_id: [{field: row[field] for field in VERDICT_FIELDS} for row in results]
+            for task_id, results in theirs.items()}
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("benchmark, dataset, files", [
     ("humanevalplus", "humaneval", ("HumanEvalPlus-v0.1.10.jsonl.gz",)),
     ("mbppplus", "mbpp", ("mbppplus_399.jsonl", "MbppPlus-v0.2.0.jsonl.gz")),
 ], ids=["humanevalplus-v0.1.10", "mbppplus-399-and-v0.2.0"])
-def test_every_task_scores_as_in_evalplus(benchmark, dataset, files, tmp_path, cache_dir):
+def test_every_task_scores_as_in_evalplus(benchmark, dataset, files, tmp_path, cache_dir, request):
     rows, per_file = distinct_tasks(*files)
     path = tmp_path / "problems.jsonl"
     path.write_text("".join(json.dumps(row) + "\n" for row in rows))
@@ -81,15 +106,13 @@ def test_every_task_scores_as_in_evalplus(benchmark, dataset, files, tmp_path, c
     config = EvaluateConfig(workers=2, cache=False, cache_dir=str(cache_dir))
     ours = evaluate(problems, samples, config).rows
 
-    references = load_references(problems, config.cache_path, config.n_workers, config.reference_timeout_s)
-    huge = {t for t, ref in references.items() if sum(size for sets in ref.offsets.values() for _, size in sets)
-            > INLINE_OUTPUT_BYTES}
-    their_rows = [{"task_id": task_id, "solution": code} for task_id, _, _, code in programs]
-    theirs = evalplus_evaluate(dataset, [r for r in rows if r["task_id"] not in huge], their_rows,
-                               tmp_path / "evalplus", 2, EVALPLUS_LIMITS, ROOMY_SETS)
-    if huge:
-        theirs |= evalplus_evaluate(dataset, [r for r in rows if r["task_id"] in huge], their_rows,
-                                    tmp_path / "evalplus-huge", 1, EVALPLUS_LIMITS, ROOMY_SETS | ROOMY_MEMORY)
+    key = {"peer": peer_version("evalplus"), "options": [EVALPLUS_LIMITS, ROOMY_SETS, ROOMY_MEMORY],
+           "data_sha256": {name: file_sha256(shared_file(name)) for name in files},
+           "programs_sha256": sha256_of([[task_id, code] for task_id, _, _, code in programs])}
+    command = f"python -m pytest {request.path.relative_to(REPO_ROOT)} --regenerate-golden"
+    theirs = golden_verdicts(f"evalplus-{request.node.callspec.id}", key,
+                             lambda: evalplus_verdicts(dataset, rows, problems, programs, config, tmp_path),
+                             request.config.getoption("--regenerate-golden"), command)
 
     mismatches = []
     for (task_id, i, variant, _), mine in zip(programs, ours):
