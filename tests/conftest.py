@@ -69,15 +69,24 @@ def ledger(tmp_path):
 
 @pytest.fixture(scope="session")
 def pipeline(tmp_path_factory) -> Path:
-    """A copy of the repository with a smaller profile, after one `dvc repro` (tests/small_pipeline.py)."""
+    """A copy of the repository with a smaller profile, after one `dvc repro` (tests/small_pipeline.py),
+    shared by the session: read it, never change it (a test that does takes `pipeline_copy`)."""
     from small_pipeline import small_pipeline
 
     return small_pipeline(tmp_path_factory.mktemp("e2e") / "repo")
 
 
+@pytest.fixture
+def pipeline_copy(pipeline, tmp_path) -> Path:
+    """A copy of `pipeline` after its repro, to change params or files in: DVC reruns only what changed."""
+    from small_pipeline import copy_reproduced
+
+    return copy_reproduced(pipeline, tmp_path / "repo")
+
+
 @pytest.fixture(scope="session")
 def second_pipeline(tmp_path_factory) -> Path:
-    """Another copy built the same way, for tests that compare two clones or change the workspace."""
+    """Another copy built the same way, from scratch, for the test that compares two clones."""
     from small_pipeline import small_pipeline
 
     return small_pipeline(tmp_path_factory.mktemp("clone") / "repo")
