@@ -9,6 +9,7 @@ restarted against it.
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 import os
 import re
@@ -62,8 +63,18 @@ def make_project(root: Path, **train: object) -> Path:
     return root
 
 
+def extensions_dir() -> str:
+    """Where DeepSpeed builds its CPU Adam: TORCH_EXTENSIONS_DIR if set, else a folder of torch's
+    default one for this Python environment alone. In the shared default, a build for another
+    environment (other include paths) replaces this one's, and the next run builds it again."""
+    from torch.utils.cpp_extension import get_default_build_root
+
+    environment = hashlib.sha256(sys.prefix.encode()).hexdigest()[:12]
+    return os.environ.get("TORCH_EXTENSIONS_DIR", str(Path(get_default_build_root()) / f"env-{environment}"))
+
+
 def stage_command(root: Path) -> tuple[list[str], dict]:
-    env = dict(os.environ, PYTHONPATH=str(REPO_ROOT), OMP_NUM_THREADS="1")
+    env = dict(os.environ, PYTHONPATH=str(REPO_ROOT), OMP_NUM_THREADS="1", TORCH_EXTENSIONS_DIR=extensions_dir())
     return [sys.executable, "-m", "stages.train"], env
 
 
@@ -127,8 +138,8 @@ def test_the_papers_offload_config_with_checkpointing_follows_the_one_rank_curve
     """configs/deepspeed/zero3_offload.json (parameters and optimizer state on the CPU, DeepSpeed's
     CPU Adam) with gradient checkpointing, on two ranks: in fp32, since DeepSpeed's CPU
     accelerator has no fp16 on a CPU without AVX512-FP16/AMX-FP16 (the paper ran fp16 on GPUs).
-    The first run here JIT-builds the CPU Adam op (about 4 minutes on 2 busy cores; then cached
-    in ~/.cache/torch_extensions), hence the longer time-out."""
+    The first run here JIT-builds the CPU Adam op (about 4 minutes on 2 busy cores; then kept in
+    this environment's folder, see extensions_dir), hence the longer time-out."""
     root = make_project(tmp_path, num_processes=2, per_device_batch_size=4, save_steps=1000,
                         deepspeed_config="configs/deepspeed/zero3_offload.json", gradient_checkpointing=True)
     metrics = run_stage(root, timeout=1200)
