@@ -11,6 +11,11 @@ from tests.support.data import REPO_ROOT, SHARED_DATA
 from tests.support.llm_server import LLMServer
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--regenerate-golden", action="store_true",
+                     help="run the peers (EvalPlus) again and rewrite the golden files of their verdicts (tests/golden/)")
+
+
 @pytest.fixture
 def repo_root() -> Path:
     return REPO_ROOT
@@ -69,15 +74,24 @@ def ledger(tmp_path):
 
 @pytest.fixture(scope="session")
 def pipeline(tmp_path_factory) -> Path:
-    """A copy of the repository with a smaller profile, after one `dvc repro` (tests/support/small_pipeline.py)."""
+    """A copy of the repository with a smaller profile, after one `dvc repro` (tests/support/small_pipeline.py),
+    shared by the session: read it, never change it (a test that does takes `pipeline_copy`)."""
     from tests.support.small_pipeline import small_pipeline
 
     return small_pipeline(tmp_path_factory.mktemp("e2e") / "repo")
 
 
+@pytest.fixture
+def pipeline_copy(pipeline, tmp_path) -> Path:
+    """A copy of `pipeline` after its repro, to change params or files in: DVC reruns only what changed."""
+    from tests.support.small_pipeline import copy_reproduced
+
+    return copy_reproduced(pipeline, tmp_path / "repo")
+
+
 @pytest.fixture(scope="session")
 def second_pipeline(tmp_path_factory) -> Path:
-    """Another copy built the same way, for tests that compare two clones or change the workspace."""
+    """Another copy built the same way, from scratch, for the test that compares two clones."""
     from tests.support.small_pipeline import small_pipeline
 
     return small_pipeline(tmp_path_factory.mktemp("clone") / "repo")

@@ -1,4 +1,5 @@
-"""The whole pipeline, `dvc repro` in a fresh copy of the repository with a smaller profile."""
+"""The whole pipeline, `dvc repro` in a fresh copy of the repository with a smaller profile; an
+experiment on a copy of that reproduced repository."""
 
 import json
 from pathlib import Path
@@ -51,16 +52,17 @@ def test_second_repro_does_nothing(pipeline):
 
 
 @pytest.mark.slow
-def test_exp_run_with_a_new_lr_reruns_train_and_after(pipeline):
-    out = dvc(pipeline, "exp", "run", "-S", "train.lr=2e-5")
+def test_exp_run_with_a_new_lr_reruns_train_and_after(pipeline_copy):
+    repo = pipeline_copy
+    out = dvc(repo, "exp", "run", "-S", "train.lr=2e-5")
     ran = {line.split("'")[1] for line in out.splitlines() if line.startswith("Running stage")}
     assert {"train", "generate@humaneval", "evaluate@humaneval", "report"} <= ran
     assert not ran & {"seed", "evolve", "dataset"}
-    shown = json.loads(dvc(pipeline, "exp", "show", "--json"))
+    shown = json.loads(dvc(repo, "exp", "show", "--json"))
     lrs = [exp["data"]["params"]["params.yaml"]["data"]["train"]["lr"]
            for commit in shown for exp in [commit, *[e["revs"][0] for e in commit.get("experiments") or []]]
            if exp.get("data")]
     assert 2e-5 in lrs and all(isinstance(lr, float) for lr in lrs)
-    assert "pass@1" in dvc(pipeline, "metrics", "diff", "HEAD", "--all")
-    dvc(pipeline, "plots", "show", "-o", "plots_out")
-    assert (pipeline / "plots_out/index.html").is_file()
+    assert "pass@1" in dvc(repo, "metrics", "diff", "HEAD", "--all")
+    dvc(repo, "plots", "show", "-o", "plots_out")
+    assert (repo / "plots_out/index.html").is_file()

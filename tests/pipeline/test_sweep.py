@@ -52,10 +52,10 @@ def wait_for_queue(repo, timeout_s: float = 900) -> str:
     raise AssertionError(f"the queue did not finish in {timeout_s}s:\n{status}")
 
 
-def test_rounds_are_chosen_on_mbpp_valid_then_the_test_sets_are_scored_once(pipeline):
+def test_rounds_are_chosen_on_mbpp_valid_then_the_test_sets_are_scored_once(pipeline_copy):
     if not MBPP_ALL.is_file():
         pytest.skip(f"{MBPP_ALL} is absent (MBPP's validation tasks come from it)")
-    repo = pipeline
+    repo = pipeline_copy
     valid = [row for row in read_jsonl(MBPP_ALL) if 511 <= row["task_id"] <= 600][:VALID_TASKS]
     write_jsonl(repo / "data/benchmarks/mbpp_valid.jsonl", valid)
     # the defaults the queued experiments compose from

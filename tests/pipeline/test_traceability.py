@@ -1,6 +1,6 @@
-"""Every number traced to hashed inputs, shown on a second copy of the small pipeline: two clones
-give the same bytes, runtime knobs rerun nothing, an edited input file shows in `dvc status`,
-and a score names the model it was generated from."""
+"""Every number traced to hashed inputs: two clones of the small pipeline, each reproduced from
+scratch, give the same bytes; and on a copy of the reproduced one, runtime knobs rerun nothing,
+an edited input file shows in `dvc status`, and a score names the model it was generated from."""
 
 from __future__ import annotations
 
@@ -22,11 +22,6 @@ RUNTIME = {
 }
 
 
-@pytest.fixture
-def clone(second_pipeline) -> Path:
-    return second_pipeline
-
-
 def out_hashes(lock: dict) -> dict[str, str]:
     return {f"{stage}: {out['path']}": out["md5"] for stage, entry in lock["stages"].items()
             for out in entry.get("outs", [])}
@@ -37,47 +32,47 @@ def changed_stages(repo: Path) -> set[str]:
     return {line[:-1] for line in dvc(repo, "status").splitlines() if line.endswith(":") and not line.startswith("\t")}
 
 
-def test_two_clones_record_the_same_md5_for_every_output(pipeline, clone):
-    first, second = (out_hashes(read_yaml(repo.parent / "first_repro.lock")) for repo in (pipeline, clone))
+def test_two_clones_record_the_same_md5_for_every_output(pipeline, second_pipeline):
+    first, second = (out_hashes(read_yaml(repo / "dvc.lock")) for repo in (pipeline, second_pipeline))
     assert first.keys() == second.keys()
     differ = sorted(key for key in first if first[key] != second[key])
     assert not differ, f"outputs whose md5 differs between two clones of the same commit: {differ}"
 
 
-def test_changing_runtime_knobs_reruns_nothing(clone):
-    params = read_yaml(clone / "params.yaml")
+def test_changing_runtime_knobs_reruns_nothing(pipeline_copy):
+    repo = pipeline_copy
+    params = read_yaml(repo / "params.yaml")
     for section, knobs in RUNTIME.items():
         params["runtime"][section].update(knobs)
-    YAML().dump(params, clone / "params.yaml")
-    try:
-        assert changed_stages(clone) == set()
-    finally:
-        git(clone, "checkout", "params.yaml")
+    YAML().dump(params, repo / "params.yaml")
+    assert changed_stages(repo) == set()
 
 
-def test_an_edited_seed_or_benchmark_file_shows_in_dvc_status(clone):
-    seed_file = clone / "evolcoder/seed/builtin_seeds.jsonl"
+def test_an_edited_seed_or_benchmark_file_shows_in_dvc_status(pipeline_copy):
+    repo = pipeline_copy
+    seed_file = repo / "evolcoder/seed/builtin_seeds.jsonl"
     seed_file.write_text(seed_file.read_text() + seed_file.read_text().splitlines(True)[0].replace("Write", "Now write"))
-    benchmark = clone / "data/benchmarks/humaneval.jsonl"
+    benchmark = repo / "data/benchmarks/humaneval.jsonl"
     benchmark.write_text("".join(benchmark.read_text().splitlines(True)[:-1]))
     try:
-        assert {"seed", "dataset", "generate@humaneval", "evaluate@humaneval"} <= changed_stages(clone)
+        assert {"seed", "dataset", "generate@humaneval", "evaluate@humaneval"} <= changed_stages(repo)
     finally:
-        git(clone, "checkout", str(seed_file))
-        dvc(clone, "checkout", "--force", str(benchmark.relative_to(clone)))
-    assert changed_stages(clone) == set()
+        git(repo, "checkout", str(seed_file))
+        dvc(repo, "checkout", "--force", str(benchmark.relative_to(repo)))
+    assert changed_stages(repo) == set()
 
 
-def test_a_score_names_the_model_it_was_generated_from(clone, tiny_checkpoint):
-    shutil.copytree(tiny_checkpoint, clone / "models/other")
-    params = read_yaml(clone / "params.yaml")
+def test_a_score_names_the_model_it_was_generated_from(pipeline_copy, tiny_checkpoint):
+    repo = pipeline_copy
+    shutil.copytree(tiny_checkpoint, repo / "models/other")
+    params = read_yaml(repo / "params.yaml")
     params["generate"]["model"] = "models/other"
-    YAML().dump(params, clone / "params.yaml")
-    ran = dvc(clone, "repro")
+    YAML().dump(params, repo / "params.yaml")
+    ran = dvc(repo, "repro")
     assert "Running stage 'train'" not in ran and "Running stage 'generate@humaneval'" in ran
-    lock = read_yaml(clone / "dvc.lock")["stages"]
+    lock = read_yaml(repo / "dvc.lock")["stages"]
     deps = {d["path"]: d["md5"] for d in lock["generate@humaneval"]["deps"]}
     assert "models/checkpoint" not in deps
-    report = (clone / "metrics/report.md").read_text()
+    report = (repo / "metrics/report.md").read_text()
     assert f"| `models/other` | `{deps['models/other']}` |" in report
-    assert "pass@1" in dvc(clone, "metrics", "diff", "HEAD", "--all")
+    assert "pass@1" in dvc(repo, "metrics", "diff", "HEAD", "--all")

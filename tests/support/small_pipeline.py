@@ -1,7 +1,9 @@
-"""A copy of the repository with a smaller profile (minutes on 2 cores), after one `dvc repro`."""
+"""A copy of the repository with a smaller profile (minutes on 2 cores), after one `dvc repro`;
+and copies of that reproduced repository for tests that change it (DVC reruns only what changed)."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 from tests.support.data import SHARED_DATA
@@ -55,8 +57,7 @@ def smaller_profile(dest: Path) -> None:
 
 
 def small_pipeline(dest: Path) -> Path:
-    """Copy, shrink, commit, `dvc repro`, commit again; the repro's dvc.lock is also kept in
-    `first_repro.lock` beside the copy (later tests change the workspace)."""
+    """Copy, shrink, commit, `dvc repro`, commit again."""
     copy_repo(dest)
     smaller_profile(dest)
     # the user's own benchmark files, tracked as the README says (a queued experiment gets them from the cache)
@@ -64,5 +65,15 @@ def small_pipeline(dest: Path) -> Path:
     commit_all(dest, "smaller profile")
     dvc(dest, "repro")
     commit_all(dest, "repro")
-    (dest.parent / "first_repro.lock").write_text((dest / "dvc.lock").read_text())
+    return dest
+
+
+def copy_reproduced(repo: Path, dest: Path) -> Path:
+    """`repo` after its repro, copied with its git history, DVC cache and outputs (not DVC's
+    locks and queue in .dvc/tmp), with one generation process per benchmark: a runtime knob
+    (rerunning nothing, as test_traceability checks) that spares each generate stage a second
+    process start."""
+    shutil.copytree(repo, dest, symlinks=True, ignore=lambda folder, _: ["tmp"] if folder == str(repo / ".dvc") else [])
+    edit_params(dest, lambda params: params["runtime"]["generate"].update(num_shards=1))
+    commit_all(dest, "one generation process")
     return dest
