@@ -10,6 +10,7 @@ returns is byte for byte what `dvc exp run` would write. An overlay's first comm
 
 from __future__ import annotations
 
+import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -114,6 +115,7 @@ def compose(root: str | Path, overrides: list[str]) -> str:
         group, sep, name = override.partition("=")
         if sep and group in GROUPS:
             check_choice(settings, group, name)
+    import_path = list(sys.path)  # Hydra adds the plugins folder (the repository) and removes its first entry
     with tempfile.TemporaryDirectory() as folder:
         out = Path(folder) / PARAMS_FILE
         try:
@@ -122,4 +124,6 @@ def compose(root: str | Path, overrides: list[str]) -> str:
         except (HydraException, OmegaConfBaseException) as e:
             raise ProfileError(f"cannot compose {settings.config_dir / settings.config_name}.yaml with "
                                f"{' '.join(overrides) or 'no overrides'}: {e}") from None
+        finally:
+            sys.path[:] = import_path
         return out.read_text(encoding="utf-8")

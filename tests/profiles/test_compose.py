@@ -4,6 +4,7 @@ is the default composition, so `dvc repro` and `dvc exp run` run the same params
 from __future__ import annotations
 
 import re
+import sys
 
 import pytest
 
@@ -71,3 +72,13 @@ def test_dvc_exp_run_writes_what_evolcoder_profile_prints(tmp_path, monkeypatch,
     written = (dest / "params.yaml").read_text(encoding="utf-8")
     assert code == 0 and written == printed
     assert "  profile: wizardcoder-15b+lora-1gpu\n" in written and "  lr: 1.0e-05\n" in written
+
+
+def test_composing_leaves_the_callers_import_path_as_it_was(repo_root, monkeypatch):
+    """Hydra puts the plugins folder (the repository) on sys.path and then removes its first
+    entry: without the restore, a caller whose path named the repository (python -m bench.x,
+    PYTHONPATH) could no longer import its own modules after composing a profile."""
+    monkeypatch.setattr(sys, "path", [str(repo_root), *sys.path])
+    before = list(sys.path)
+    compose(repo_root, ["profile=wizardcoder-15b"])
+    assert sys.path == before
