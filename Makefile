@@ -22,8 +22,12 @@ $(STAMP): pyproject.toml
 repro: $(STAMP)
 	$(BIN)/dvc repro
 
+# Both spread the tests over the cores (pytest-xdist), a whole module to a worker (its fixtures are
+# built once), in collection order: under xdist, conftest.py puts the slow tests first.
+XDIST := -n auto --dist loadscope --no-loadscope-reorder
+
 test: $(STAMP) browser
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q $(XDIST)
 
 # Headless Chromium for the tests that look at the report as a person does: installed from
 # Debian when missing and run as root (CI, a fresh machine); elsewhere those tests skip.
@@ -35,7 +39,7 @@ browser:
 	fi
 
 test-fast: $(STAMP)
-	$(BIN)/python -m pytest -q -m "not slow"
+	$(BIN)/python -m pytest -q -m "not slow" $(XDIST)
 
 # `dvc plots show` with Vega's scripts inlined (DVC's own page loads them from a CDN): writes
 # dvc_plots/index.html, and points plots.html_template at the template so later `dvc plots

@@ -3,12 +3,39 @@ OpenAI-compatible servers tests call (the loopback one, and `transformers serve`
 
 from __future__ import annotations
 
+import fcntl
+import os
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from tests.support.data import REPO_ROOT, SHARED_DATA
 from tests.support.llm_server import LLMServer
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Under pytest-xdist (`make test`: -n auto --dist loadscope --no-loadscope-reorder), the slow
+    tests first: a free worker takes the next module, so the long ones start early and the short
+    ones fill the end."""
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
+def built_once(tmp_path_factory: pytest.TempPathFactory, name: str, build: Callable[[Path], Path]) -> Path:
+    """`build(folder)` once per run, also when pytest-xdist spreads the tests over workers: the
+    first worker to need it builds it, holding a lock in the folder the workers share, and the
+    others wait for it and use what it built (a failed build leaves it to the next one)."""
+    if os.environ.get("PYTEST_XDIST_WORKER") is None:
+        return build(tmp_path_factory.mktemp(name))
+    with open(tmp_path_factory.getbasetemp().parent / f"{name}.built", "a+") as record:
+        fcntl.flock(record, fcntl.LOCK_EX)
+        record.seek(0)
+        if built := record.read():
+            return Path(built)
+        path = build(tmp_path_factory.mktemp(name))
+        record.write(str(path))
+        return path
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -41,6 +68,19 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip(f"real data folder {SHARED_DATA} is absent (see shared/data/README.md)")
     return SHARED_DATA
+
+
+@pytest.fixture
+def hub_offline(monkeypatch):
+    """No Hugging Face hub. huggingface_hub and datasets read HF_HUB_OFFLINE when first imported,
+    maybe by an earlier test: their constants are set too, else they retry the hub for tens of seconds."""
+    import datasets.config
+    import huggingface_hub.constants
+
+    for variable in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE"):
+        monkeypatch.setenv(variable, "1")
+        monkeypatch.setattr(datasets.config, variable, True)
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)
 
 
 @pytest.fixture
@@ -78,7 +118,7 @@ def pipeline(tmp_path_factory) -> Path:
     shared by the session: read it, never change it (a test that does takes `pipeline_copy`)."""
     from tests.support.small_pipeline import small_pipeline
 
-    return small_pipeline(tmp_path_factory.mktemp("e2e") / "repo")
+    return built_once(tmp_path_factory, "pipeline", lambda folder: small_pipeline(folder / "repo"))
 
 
 @pytest.fixture
@@ -94,7 +134,7 @@ def second_pipeline(tmp_path_factory) -> Path:
     """Another copy built the same way, from scratch, for the test that compares two clones."""
     from tests.support.small_pipeline import small_pipeline
 
-    return small_pipeline(tmp_path_factory.mktemp("clone") / "repo")
+    return built_once(tmp_path_factory, "second_pipeline", lambda folder: small_pipeline(folder / "repo"))
 
 
 @pytest.fixture(scope="session")

@@ -67,9 +67,7 @@ def test_missing_local_file_is_a_clear_error(tmp_path):
         load_benchmark("mbpp", str(tmp_path / "absent.jsonl"))
 
 
-def test_mbpp_hub_offline_is_a_clear_error(monkeypatch):
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
+def test_mbpp_hub_offline_is_a_clear_error(hub_offline):
     with pytest.raises(BenchmarkUnavailable,
                        match=r"Pass a local copy \(JSONL\) instead: --problems, or data/benchmarks/mbpp\.jsonl"):
         load_benchmark("mbpp")

@@ -137,12 +137,7 @@ def test_the_tokenizer_counter_counts_with_the_models_tokenizer(tmp_path):
     assert counter.example_tokens(record) == len(alpaca_prompt("Do it.").split()) + 3 + 1
 
 
-def test_a_tokenizer_that_cannot_be_loaded_fails_saying_how_to_get_it_never_an_estimate(monkeypatch):
-    import huggingface_hub.constants
-
-    # the constant, not the variable: huggingface_hub reads HF_HUB_OFFLINE once, when an earlier test imports it
-    # (else the hub is retried for 45 s before the error)
-    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)
+def test_a_tokenizer_that_cannot_be_loaded_fails_saying_how_to_get_it_never_an_estimate(hub_offline):
     with pytest.raises(EvolcoderError, match=r"tokenizer of 'no-org/no-such-model' \(revision abc\) cannot be loaded"
                                              r".*huggingface-cli login.*dataset.length_counter: estimate"):
         tokenizer_counter("no-org/no-such-model", "abc")

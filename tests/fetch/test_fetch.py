@@ -58,10 +58,8 @@ def test_a_benchmarks_public_source_is_saved_in_its_own_format(tmp_path, monkeyp
     assert load_benchmark("humaneval", "data/benchmarks/humaneval.jsonl") == load_benchmark("humaneval")
 
 
-def test_a_hub_dataset_offline_is_one_clear_error(tmp_path, monkeypatch):
+def test_a_hub_dataset_offline_is_one_clear_error(tmp_path, monkeypatch, hub_offline):
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
     with pytest.raises(EvolcoderError, match=r"could not load the dataset sahil2801/CodeAlpaca-20k \(revision abc"):
         fetch(FetchEntry(hf="sahil2801/CodeAlpaca-20k", revision="abc", to="data/external/ca.jsonl"))
 

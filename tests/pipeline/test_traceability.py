@@ -32,7 +32,8 @@ def changed_stages(repo: Path) -> set[str]:
     return {line[:-1] for line in dvc(repo, "status").splitlines() if line.endswith(":") and not line.startswith("\t")}
 
 
-def test_two_clones_record_the_same_md5_for_every_output(pipeline, second_pipeline):
+# second_pipeline first: under pytest-xdist this worker builds it while another builds `pipeline`
+def test_two_clones_record_the_same_md5_for_every_output(second_pipeline, pipeline):
     first, second = (out_hashes(read_yaml(repo / "dvc.lock")) for repo in (pipeline, second_pipeline))
     assert first.keys() == second.keys()
     differ = sorted(key for key in first if first[key] != second[key])

@@ -225,10 +225,7 @@ def test_default_profile_builds_a_small_starcoder_model(repo_root, tokenizer):
     assert model.config.model_type == "gpt_bigcode" and 0.5e6 < n_params < 5e6
 
 
-def test_pretrained_model_unreachable_says_what_to_do(monkeypatch):
-    import huggingface_hub.constants
-
-    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)
+def test_pretrained_model_unreachable_says_what_to_do(hub_offline):
     with pytest.raises(ModelLoadError) as e:
         load_pretrained("bigcode/starcoder")
     message = str(e.value)
