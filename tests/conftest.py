@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -12,6 +13,18 @@ import pytest
 
 from tests.support.data import REPO_ROOT, SHARED_DATA
 from tests.support.llm_server import LLMServer
+from tests.support.train_stage import extensions_dir
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """One thread per process: the parallelism is in the workers, DeepSpeed's ranks and the
+    sandbox's pool, and more OpenMP threads than cores spin against each other (a 2-rank run took
+    twice its CPU time beside another test). One DeepSpeed CPU Adam build for the whole run
+    (minutes of compiling on 2 cores): every process the tests start, whatever launches it, looks
+    in this environment's folder."""
+    assert "torch" not in sys.modules, "torch read OMP_NUM_THREADS before the tests set it"
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    os.environ["TORCH_EXTENSIONS_DIR"] = extensions_dir()
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
