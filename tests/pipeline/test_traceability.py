@@ -16,7 +16,7 @@ from tests.support.repo_copy import dvc, git
 pytestmark = pytest.mark.slow
 RUNTIME = {
     "llm": {"concurrency": 3, "max_retries": 1, "timeout_s": 30.0, "requests_per_minute": 100},
-    "generate": {"num_shards": 1, "batch_size": 3, "device": "cpu", "server": {"concurrency": 2}},
+    "generate": {"num_shards": 2, "batch_size": 3, "device": "cpu", "server": {"concurrency": 2}},
     "evaluate": {"workers": 1, "cache": False, "cache_dir": "/nonexistent-cache"},
     "train": {"logging_steps": 2, "save_steps": 3, "save_total_limit": 1, "work_dir": ".work/elsewhere"},
 }
