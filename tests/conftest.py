@@ -4,6 +4,7 @@ OpenAI-compatible servers tests call (the loopback one, and `transformers serve`
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import os
 import sys
 from collections.abc import Callable
@@ -13,18 +14,29 @@ import pytest
 
 from tests.support.data import REPO_ROOT, SHARED_DATA
 from tests.support.llm_server import LLMServer
-from tests.support.train_stage import extensions_dir
+
+
+# One OpenMP thread per process, whatever the caller's environment says: the parallelism is in
+# the workers, DeepSpeed's ranks and the sandbox's pool; more threads than cores spin against each
+# other, and the train tests compare loss curves computed with one thread. Set as pytest imports
+# this file, before a test module or a folder's conftest.py imports torch (OpenMP reads it then).
+os.environ["OMP_NUM_THREADS"] = "1"
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """One thread per process: the parallelism is in the workers, DeepSpeed's ranks and the
-    sandbox's pool, and more OpenMP threads than cores spin against each other (a 2-rank run took
-    twice its CPU time beside another test). One DeepSpeed CPU Adam build for the whole run
-    (minutes of compiling on 2 cores): every process the tests start, whatever launches it, looks
-    in this environment's folder."""
-    assert "torch" not in sys.modules, "torch read OMP_NUM_THREADS before the tests set it"
-    os.environ.setdefault("OMP_NUM_THREADS", "1")
-    os.environ["TORCH_EXTENSIONS_DIR"] = extensions_dir()
+    """One DeepSpeed CPU Adam build for the whole run (minutes of compiling on 2 cores): every
+    process the tests start, whatever launches it, looks in the same folder."""
+    os.environ["TORCH_EXTENSIONS_DIR"] = _extensions_dir()
+
+
+def _extensions_dir() -> str:
+    """TORCH_EXTENSIONS_DIR if set, else a folder of torch's default one for this Python
+    environment alone: in the shared default, a build for another environment (other include
+    paths) replaces this one's, and the next run there builds it again."""
+    from torch.utils.cpp_extension import get_default_build_root
+
+    environment = hashlib.sha256(sys.prefix.encode()).hexdigest()[:12]
+    return os.environ.get("TORCH_EXTENSIONS_DIR", str(Path(get_default_build_root()) / f"env-{environment}"))
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -4,7 +4,6 @@ configs in a folder, `python -m stages.train` started there (DeepSpeed ranks on 
 from __future__ import annotations
 
 import csv
-import hashlib
 import dataclasses
 import json
 import os
@@ -64,20 +63,8 @@ def make_project(root: Path, model: dict[str, Any] = TINY_GPT_BIGCODE, **train: 
     return root
 
 
-def extensions_dir() -> str:
-    """Where DeepSpeed builds its CPU Adam: TORCH_EXTENSIONS_DIR if set, else a folder of torch's
-    default one for this Python environment alone. In the shared default, a build for another
-    environment (other include paths) replaces this one's, and the next run builds it again.
-    conftest.py sets it for the whole test run, so every DeepSpeed launch there (the train stage,
-    `dvc repro`, bench/gpu_check.sh) finds the one build."""
-    from torch.utils.cpp_extension import get_default_build_root
-
-    environment = hashlib.sha256(sys.prefix.encode()).hexdigest()[:12]
-    return os.environ.get("TORCH_EXTENSIONS_DIR", str(Path(get_default_build_root()) / f"env-{environment}"))
-
-
 def stage_command(root: Path) -> tuple[list[str], dict]:
-    env = dict(os.environ, PYTHONPATH=str(REPO_ROOT), OMP_NUM_THREADS="1")
+    env = dict(os.environ, PYTHONPATH=str(REPO_ROOT))  # one OpenMP thread: conftest.py sets it for the run
     return [sys.executable, "-m", "stages.train"], env
 
 

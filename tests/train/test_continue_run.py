@@ -36,7 +36,6 @@ def test_a_hotfixed_run_continues_the_old_runs_checkpoint_and_its_metrics_say_so
     root = make_project(tmp_path / "project", max_steps=6, save_steps=2)
     monkeypatch.chdir(root)
     monkeypatch.setenv("PYTHONPATH", str(REPO_ROOT))
-    monkeypatch.setenv("OMP_NUM_THREADS", "1")
     model = load_section("params.yaml", "model", ModelConfig)
     train = load_section("params.yaml", "train", TrainConfig)
     runtime = load_runtime("params.yaml", "train", TrainRuntime)
