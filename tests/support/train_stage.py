@@ -4,6 +4,7 @@ stages.train` started there for a test that kills it."""
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import dataclasses
 import json
@@ -74,12 +75,8 @@ def run_stage(root: Path) -> dict:
     """Run the stage in `root` (it must succeed) as `python -m stages.train` does, in this process:
     the ranks are DeepSpeed's own processes either way, and a stage process would only import
     torch and transformers again. Its metrics/train.json; what it prints in stage.log."""
-    here = os.getcwd()
-    os.chdir(root)
-    try:
+    with contextlib.chdir(root):
         printed = train_stage.run(PARAMS_FILE)
-    finally:
-        os.chdir(here)
     (root / "stage.log").write_text(printed)
     return json.loads((root / "metrics/train.json").read_text())
 
