@@ -2,9 +2,9 @@
 
 The command runs through the shell in its own process group, on the shard's GPUs
 (`CUDA_VISIBLE_DEVICES`), with its output in a log file. It is ready when `GET /v1/models`
-answers; it is stopped with SIGTERM to its group, then SIGKILL. Every way it can fail (it exits
-before it is ready, never answers, dies mid-run) is a `ServerError` that says what happened,
-its exit status and the end of its log.
+answers; it is stopped with SIGTERM to its group, then SIGKILL, and waited for until none of its
+processes is left. Every way it can fail (it exits before it is ready, never answers, dies
+mid-run) is a `ServerError` that says what happened, its exit status and the end of its log.
 """
 
 from __future__ import annotations
@@ -170,6 +170,7 @@ class ModelServer:
                 pass  # it ignored SIGTERM: SIGKILL below
         _signal_group(self._proc.pid, signal.SIGKILL)  # children the server left behind, if any
         self._proc.wait()
+        _wait_until_gone(self._proc.pid, STOP_GRACE_S)
 
     def _failure(self, what: str, advice: str) -> ServerError:
         return ServerError(f"the model server {what}.\ncommand: {self.command}\nlast lines of its log "
@@ -186,6 +187,26 @@ class ModelServer:
 
 def _exit_on_sigterm(signum: int, frame: FrameType | None) -> None:
     raise SystemExit(128 + signum)
+
+
+def _wait_until_gone(pgid: int, timeout_s: float) -> None:
+    """Return once no process of group `pgid` is left but zombies: a killed process lets go of its
+    GPU memory and port only when it has exited, which SIGKILL's return does not wait for."""
+    deadline = time.monotonic() + timeout_s
+    while _live_members(pgid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
+def _live_members(pgid: int) -> list[int]:
+    members = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            state, _ppid, group = stat.read_text().rsplit(")", 1)[1].split()[:3]
+        except OSError:
+            continue  # it exited while we looked
+        if int(group) == pgid and state not in ("Z", "X"):
+            members.append(int(stat.parent.name))
+    return members
 
 
 def _signal_group(pgid: int, sig: signal.Signals) -> None:
