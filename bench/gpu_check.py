@@ -6,8 +6,8 @@ gets the command that installs the CUDA one), then runs each row. A StarCoder-sh
 of about 375M parameters (multi-query attention, head size 128; built from a config, nothing
 downloaded) is fine-tuned by the train stage's runner (DeepSpeed launcher, worker, ZeRO-3):
 
-- `--mode paper`: the paper profile's settings on every visible GPU (one rank each, started
-  with `--include`): its fp16 with `zero3_offload.json`, and bf16 with `zero3.json`, both with
+- `--mode paper`: the paper profile's settings on every visible GPU (one rank on each GPU
+  nvidia-smi lists): its fp16 with `zero3_offload.json`, and bf16 with `zero3.json`, both with
   activation checkpointing, max_length 2048, its accumulation; then the bf16 checkpoint
   generates HumanEval answers with one shard per GPU, and a batch of copies of one prompt is
   driven out of memory under a memory cap, so that generation's halving runs for real.
@@ -406,7 +406,7 @@ def main(argv: list[str] | None = None) -> int:
     if problem:
         print(problem)
         return 2
-    if cards:  # the ranks' launcher then selects them with --include, as on a shared node
+    if cards:  # the ranks' launcher then puts them on these GPUs, as on a shared node
         os.environ.setdefault("CUDA_VISIBLE_DEVICES", ",".join(card.index for card in cards))
     facts = device_facts(args.cpu_dry_run)
     with tempfile.TemporaryDirectory(prefix="gpu_check_") as tmp:

@@ -7,7 +7,7 @@ groups of checks (`--mode`):
 - `paper`: the paper profile's settings (`paper_profile()`) on every visible GPU: its precision
   and DeepSpeed config (fp16 with ZeRO-3 offload), then the other precision with the other
   config (bf16 with plain ZeRO-3, the profile's A100/H100 variant), activation checkpointing,
-  one rank per GPU started with `--include`; then generation with one shard per GPU, and a
+  one rank per GPU listed (CUDA_VISIBLE_DEVICES); then generation with one shard per GPU, and a
   batch driven out of memory so that generation's halving runs.
 - `quick`: one rank, three ways of training (packed, length-grouped, LoRA), batched generation
   and a server: the throughput table.

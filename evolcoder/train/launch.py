@@ -1,12 +1,16 @@
 """Start the ranks with DeepSpeed's launcher: one GPU per rank, the right GPUs, the master's port.
 
-`python -m deepspeed.launcher.runner` (the `deepspeed` command) starts `train.num_processes`
-ranks of `evolcoder.train.worker` per node, and with `train.hostfile` on every host listed
-there (over pdsh and ssh). Without a GPU the ranks run on the CPU (`DS_ACCELERATOR=cpu`, gloo).
+On one node, `python -m deepspeed.launcher.launch` (the per-node launcher that the `deepspeed`
+command starts there) runs `train.num_processes` ranks of `evolcoder.train.worker` on the GPUs
+its world info names. With `train.hostfile`, `python -m deepspeed.launcher.runner` (the
+`deepspeed` command) starts that launcher on every host listed there (over pdsh and ssh).
+Without a GPU the ranks run on the CPU (`DS_ACCELERATOR=cpu`, gloo).
 """
 
 from __future__ import annotations
 
+import base64
+import json
 import os
 import shlex
 import socket
@@ -71,36 +75,39 @@ def check_hostfile(cfg: TrainConfig) -> None:
                               "the hostfile")
 
 
-def included_gpus(cfg: TrainConfig) -> list[str] | None:
-    """The GPUs for `--include localhost:<ids>` when CUDA_VISIBLE_DEVICES picks them on one node.
-
-    With `--num_gpus` the launcher deletes CUDA_VISIBLE_DEVICES ("ignoring it") and runs the ranks
-    on physical GPUs 0..N-1, on a shared node too; `--include` keeps the choice.
-    """
-    if cfg.hostfile or not os.environ.get("CUDA_VISIBLE_DEVICES") or not has_gpu():
-        return None
+def rank_gpus(cfg: TrainConfig) -> list[int]:
+    """The GPU of each rank on this node: the first `num_processes` that CUDA_VISIBLE_DEVICES
+    lists, or GPUs 0..P-1 (CPU processes on the CPU). The launcher sets CUDA_VISIBLE_DEVICES of
+    the ranks to these physical ids, so on a shared node the ranks stay on the GPUs they were given."""
+    visible = os.environ.get("CUDA_VISIBLE_DEVICES")
+    if not visible or not has_gpu():
+        return list(range(cfg.num_processes))
     gpus = visible_gpus()[:cfg.num_processes]
     if not all(gpu.isdigit() for gpu in gpus):
-        raise EvolcoderError(f"CUDA_VISIBLE_DEVICES={os.environ['CUDA_VISIBLE_DEVICES']}: DeepSpeed's launcher "
-                             "selects GPUs by index; list indices (`nvidia-smi -L` shows them)")
-    return gpus
+        raise EvolcoderError(f"CUDA_VISIBLE_DEVICES={visible}: DeepSpeed's launcher selects GPUs by index; "
+                             "list indices (`nvidia-smi -L` shows them)")
+    return [int(gpu) for gpu in gpus]
 
 
-def launch_command(cfg: TrainConfig, spec_path: str | Path, port: int, gpus: list[str] | None = None,
-                   master_addr: str | None = None) -> list[str]:
-    """The `deepspeed` launcher command line for the worker module (`gpus`: see `included_gpus`;
-    `master_addr`: runtime.train.master_addr)."""
-    cmd = [sys.executable, "-m", "deepspeed.launcher.runner"]
-    if gpus:  # the launcher refuses --include together with --num_nodes/--num_gpus
-        cmd += ["--include", "localhost:" + ",".join(gpus)]
+def world_info(gpus: dict[str, list[int]]) -> str:
+    """DeepSpeed's `--world_info`: each host's GPU ids as base64-encoded JSON."""
+    return base64.urlsafe_b64encode(json.dumps(gpus).encode()).decode()
+
+
+def launch_command(cfg: TrainConfig, spec_path: str | Path, port: int, master_addr: str | None = None) -> list[str]:
+    """The DeepSpeed launcher command line for the worker module: the per-node launcher on one
+    node, the `deepspeed` runner over a hostfile (`master_addr`: runtime.train.master_addr, which
+    one node does not need: its ranks meet on 127.0.0.1, as DeepSpeed's runner has them do)."""
+    if not cfg.hostfile:  # the runner would only pass these on to the per-node launcher, one process more
+        cmd = [sys.executable, "-u", "-m", "deepspeed.launcher.launch",
+               f"--world_info={world_info({'localhost': rank_gpus(cfg)})}", "--master_addr=127.0.0.1",
+               f"--master_port={port}"]
     else:
-        cmd += ["--num_nodes", str(cfg.num_nodes), "--num_gpus", str(cfg.num_processes)]
-    cmd += ["--master_port", str(port), "--no_local_rank"]
-    if master_addr:
-        cmd += ["--master_addr", master_addr]
-    if cfg.hostfile:
-        cmd += ["--hostfile", cfg.hostfile]
-    return cmd + ["--module", "evolcoder.train.worker", str(spec_path)]
+        cmd = [sys.executable, "-m", "deepspeed.launcher.runner", "--num_nodes", str(cfg.num_nodes),
+               "--num_gpus", str(cfg.num_processes), "--master_port", str(port), "--hostfile", cfg.hostfile]
+        if master_addr:
+            cmd += ["--master_addr", master_addr]
+    return cmd + ["--no_local_rank", "--module", "evolcoder.train.worker", str(spec_path)]
 
 
 def launch_env(base: Mapping[str, str] | None = None) -> dict[str, str]:
@@ -136,7 +143,7 @@ def launch(cfg: TrainConfig, spec_path: str | Path, run_dir: str | Path, master_
     env = launch_env()
     if cfg.hostfile:
         env["DS_ENV_FILE"] = str(write_rank_env(Path(run_dir).resolve() / RANK_ENV_FILE, env))
-    cmd = launch_command(cfg, spec_path, master_port(cfg), included_gpus(cfg), master_addr)
+    cmd = launch_command(cfg, spec_path, master_port(cfg), master_addr)
     print("train: " + " ".join(cmd), flush=True)
     result = subprocess.run(cmd, env=env)
     if result.returncode != 0:

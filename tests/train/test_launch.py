@@ -9,6 +9,7 @@ import json
 import os
 import stat
 import subprocess
+import sys
 import types
 from pathlib import Path
 
@@ -58,52 +59,42 @@ def test_a_hostfile_without_a_gpu_for_every_rank_is_refused(fake_gpus, tmp_path,
         run_training(ModelConfig(), cfg, TrainRuntime(), no_data(tmp_path))
 
 
-def deepspeed_rank_gpus(monkeypatch, cfg: TrainConfig, tmp_path: Path) -> dict[str, list[int]]:
-    """Run `launch` through DeepSpeed's own launcher (in this process, its CPU accelerator standing
-    in for a node of LOCAL_SIZE GPUs); return the GPUs it gives each host's ranks (`--world_info`)."""
-    from deepspeed.launcher import runner as ds_runner
+def rank_gpus_launched(monkeypatch, cfg: TrainConfig, tmp_path: Path) -> dict[str, list[int]]:
+    """Run `launch` with the launcher's start captured; return the GPUs DeepSpeed's per-node
+    launcher gives each host's ranks: its command line parsed by the launcher's own parser, the
+    world info decoded as it decodes it (urlsafe base64 of JSON)."""
+    from deepspeed.launcher import launch as ds_launch
 
     started = []
-
-    class Popen:
-        returncode = 0
-
-        def __init__(self, cmd, env):
-            started.append(cmd)
-
-        def wait(self):
-            return 0
-
-    monkeypatch.setenv("DS_ACCELERATOR", "cpu")
-    monkeypatch.setattr(ds_runner.subprocess, "Popen", Popen)
     monkeypatch.setattr(launch.subprocess, "run",
-                        lambda cmd, env: (ds_runner.main(cmd[3:]), subprocess.CompletedProcess(cmd, 0))[1])
+                        lambda cmd, env: started.append(cmd) or subprocess.CompletedProcess(cmd, 0))
     launch.launch(cfg, "spec.json", tmp_path)
-    (world_info,) = [arg.split("=", 1)[1] for arg in started[0] if arg.startswith("--world_info=")]
-    return json.loads(base64.urlsafe_b64decode(world_info))
+    assert started[0][1:4] == ["-u", "-m", "deepspeed.launcher.launch"]
+    monkeypatch.setattr(sys, "argv", ["launch.py", *started[0][4:]])
+    args = ds_launch.parse_args()
+    assert (args.master_addr, args.module, args.no_local_rank) == ("127.0.0.1", True, True)
+    assert [args.training_script, *args.training_script_args] == ["evolcoder.train.worker", "spec.json"]
+    return json.loads(base64.urlsafe_b64decode(args.world_info))
 
 
 def test_cuda_visible_devices_choose_the_gpus_of_the_ranks(fake_gpus, monkeypatch, tmp_path):
     fake_gpus(4, visible="2,3")
-    monkeypatch.setenv("LOCAL_SIZE", "4")  # the node's 4 GPUs, as DeepSpeed counts them
     two = TrainConfig(num_processes=2, per_device_batch_size=4)
-    assert deepspeed_rank_gpus(monkeypatch, two, tmp_path) == {"localhost": [2, 3]}  # --num_gpus gave [0, 1]
-    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "2,3")  # the launcher deleted it
+    assert rank_gpus_launched(monkeypatch, two, tmp_path) == {"localhost": [2, 3]}
     one = TrainConfig(num_processes=1, per_device_batch_size=8)
-    assert deepspeed_rank_gpus(monkeypatch, one, tmp_path) == {"localhost": [2]}
+    assert rank_gpus_launched(monkeypatch, one, tmp_path) == {"localhost": [2]}
 
 
 def test_without_cuda_visible_devices_the_ranks_take_the_first_gpus(fake_gpus, monkeypatch, tmp_path):
     fake_gpus(4)
-    monkeypatch.setenv("LOCAL_SIZE", "4")
     cfg = TrainConfig(num_processes=2, per_device_batch_size=4)
-    assert deepspeed_rank_gpus(monkeypatch, cfg, tmp_path) == {"localhost": [0, 1]}
+    assert rank_gpus_launched(monkeypatch, cfg, tmp_path) == {"localhost": [0, 1]}
 
 
 def test_gpu_uuids_in_cuda_visible_devices_are_refused_naming_the_fix(fake_gpus):
     fake_gpus(1, visible="GPU-5c1a2f0e")
     with pytest.raises(EvolcoderError, match="CUDA_VISIBLE_DEVICES=GPU-5c1a2f0e: .* list indices"):
-        launch.included_gpus(TrainConfig())
+        launch.rank_gpus(TrainConfig())
 
 
 def test_multi_node_launch_meets_at_master_addr_on_a_port_free_on_the_first_host(fake_gpus, monkeypatch, tmp_path):
@@ -135,7 +126,7 @@ def test_multi_node_launch_meets_at_master_addr_on_a_port_free_on_the_first_host
     (ssh, _), (cmd, kwargs) = calls
     assert ssh[:4] == ["ssh", "-o", "PasswordAuthentication=no", "node-a"]  # rank 0's host, not this one
     assert cmd[cmd.index("--master_port") + 1] == "41234" and cmd[cmd.index("--master_addr") + 1] == "10.1.0.1"
-    assert cmd[cmd.index("--hostfile") + 1] == str(hostfile) and "--include" not in cmd
+    assert cmd[cmd.index("--hostfile") + 1] == str(hostfile) and cmd[2] == "deepspeed.launcher.runner"
     env_file = Path(kwargs["env"]["DS_ENV_FILE"])
     lines = env_file.read_text().splitlines()
     assert {"HF_HOME=/shared/hf", "HF_TOKEN=hf_secret", "TORCH_EXTENSIONS_DIR=/shared/ext"} <= set(lines)

@@ -280,7 +280,8 @@ def test_last_checkpoint_ignores_unfinished_saves(tmp_path):
 def test_launch_uses_the_deepspeed_launcher_with_cpu_ranks():
     cmd = launch_command(TrainConfig(num_processes=2, per_device_batch_size=4), Path("spec.json"), port=29511)
     joined = " ".join(cmd)
-    assert "-m deepspeed.launcher.runner --num_nodes 1 --num_gpus 2 --master_port 29511" in joined
+    assert "-m deepspeed.launcher.launch --world_info=" in joined  # one node: the per-node launcher itself
+    assert "--master_addr=127.0.0.1 --master_port=29511" in joined
     assert joined.endswith("--module evolcoder.train.worker spec.json")
     multi = launch_command(TrainConfig(num_nodes=2, hostfile="hosts", global_batch_size=16), Path("s"), 1)
     assert multi[multi.index("--hostfile") + 1] == "hosts"
