@@ -29,10 +29,8 @@ repro: $(STAMP)
 	$(BIN)/dvc repro
 
 # Both spread the tests over the cores (pytest-xdist), a whole module to a worker (its fixtures are
-# built once), in collection order: under xdist, conftest.py puts the slow tests first. One worker
-# more than cores: a worker often waits (on a server, DVC's queue, a launcher), and a third on 2
-# cores gave 15 min 27 s of tests against 16 min 51 s with two (bench/README.md).
-XDIST := -n $(shell echo $$(( $$(nproc) + 1 ))) --dist loadscope --no-loadscope-reorder
+# built once), in collection order: under xdist, conftest.py puts the slow tests first.
+XDIST := -n auto --dist loadscope --no-loadscope-reorder
 
 # The install and the browser (an apt-get) are independent: side by side, then the tests.
 test:

@@ -40,7 +40,7 @@ def _extensions_dir() -> str:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Under pytest-xdist (`make test`: -n <cores + 1> --dist loadscope --no-loadscope-reorder), the slow
+    """Under pytest-xdist (`make test`: -n auto --dist loadscope --no-loadscope-reorder), the slow
     tests first: a free worker takes the next module, so the long ones start early and the short
     ones fill the end."""
     if os.environ.get("PYTEST_XDIST_WORKER"):
