@@ -193,7 +193,12 @@ def _wait_until_gone(pgid: int, timeout_s: float) -> None:
     """Return once no process of group `pgid` is left but zombies: a killed process lets go of its
     GPU memory and port only when it has exited, which SIGKILL's return does not wait for."""
     deadline = time.monotonic() + timeout_s
-    while _live_members(pgid) and time.monotonic() < deadline:
+    while left := _live_members(pgid):
+        if time.monotonic() > deadline:
+            print(f"generate: warning: process(es) {', '.join(map(str, left))} of the model server's group {pgid} "
+                  f"still run {timeout_s:g}s after SIGKILL (stuck in the kernel, a GPU driver call for one); "
+                  "their GPU memory and port may not be free yet", file=sys.stderr, flush=True)
+            return
         time.sleep(0.05)
 
 

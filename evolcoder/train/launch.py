@@ -9,8 +9,6 @@ Without a GPU the ranks run on the CPU (`DS_ACCELERATOR=cpu`, gloo).
 
 from __future__ import annotations
 
-import base64
-import json
 import os
 import shlex
 import socket
@@ -89,18 +87,15 @@ def rank_gpus(cfg: TrainConfig) -> list[int]:
     return [int(gpu) for gpu in gpus]
 
 
-def world_info(gpus: dict[str, list[int]]) -> str:
-    """DeepSpeed's `--world_info`: each host's GPU ids as base64-encoded JSON."""
-    return base64.urlsafe_b64encode(json.dumps(gpus).encode()).decode()
-
-
 def launch_command(cfg: TrainConfig, spec_path: str | Path, port: int, master_addr: str | None = None) -> list[str]:
     """The DeepSpeed launcher command line for the worker module: the per-node launcher on one
     node, the `deepspeed` runner over a hostfile (`master_addr`: runtime.train.master_addr, which
     one node does not need: its ranks meet on 127.0.0.1, as DeepSpeed's runner has them do)."""
     if not cfg.hostfile:  # the runner would only pass these on to the per-node launcher, one process more
+        from deepspeed.launcher.runner import encode_world_info
+
         cmd = [sys.executable, "-u", "-m", "deepspeed.launcher.launch",
-               f"--world_info={world_info({'localhost': rank_gpus(cfg)})}", "--master_addr=127.0.0.1",
+               f"--world_info={encode_world_info({'localhost': rank_gpus(cfg)})}", "--master_addr=127.0.0.1",
                f"--master_port={port}"]
     else:
         cmd = [sys.executable, "-m", "deepspeed.launcher.runner", "--num_nodes", str(cfg.num_nodes),

@@ -178,3 +178,14 @@ def test_a_failed_shard_stops_the_servers_of_the_shards_it_ends(fake_gpus, probl
         generate_benchmark(*config, "humaneval", problems, tmp_path / "o.jsonl", tmp_path / "work")
     servers = dict(line.split() for line in pids.read_text().splitlines())
     assert set(servers) == {"0", "1"} and not alive(int(servers["1"]))
+
+
+def test_a_process_that_outlives_sigkill_is_named_and_the_stop_returns(monkeypatch, capsys):
+    """A process stuck in the kernel (a GPU driver call) ignores even SIGKILL for a while: the stop
+    says which, instead of hanging on it."""
+    from evolcoder.generate import server
+
+    monkeypatch.setattr(server, "_live_members", lambda pgid: [4242])
+    server._wait_until_gone(77, timeout_s=0.2)
+    assert ("process(es) 4242 of the model server's group 77 still run 0.2s after SIGKILL"
+            in capsys.readouterr().err)
