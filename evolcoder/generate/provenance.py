@@ -26,7 +26,7 @@ from typing import Any
 from evolcoder.generate.config import GenerateConfig, GenerateRuntime
 from evolcoder.generate.server import ModelServer, ServerError, served_models, server_version
 from evolcoder.jsonl import read_json, write_json
-from evolcoder.llm.openai_api import resolve_api_key
+from evolcoder.llm.config import resolve_api_key
 
 SERVER_FILE = "server.json"
 

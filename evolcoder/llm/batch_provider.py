@@ -33,10 +33,10 @@ import openai
 from openai.types import Batch
 
 from evolcoder.llm.batch_files import COMPLETION_WINDOW, ENDPOINT, input_file, line_result, result_lines, split_parts
-from evolcoder.llm.config import LLMConfig, LLMRuntime
+from evolcoder.llm.config import LLMConfig, LLMRuntime, resolve_api_key
 from evolcoder.llm.errors import BatchAPIError, FatalError, RetryableError
 from evolcoder.llm.ledger import BatchRecord, Ledger
-from evolcoder.llm.openai_api import connection_error, make_client, resolve_api_key, sdk_status_error
+from evolcoder.llm.openai_api import connection_error, make_client, sdk_status_error
 from evolcoder.llm.ratelimit import backoff_delay
 from evolcoder.llm.types import CallRun, ChatRequest, ChatResult
 from evolcoder.llm.usage import Pricing

@@ -1,12 +1,14 @@
 """The `llm` section of params.yaml (which provider and model, how to sample, what it costs) and its
-runtime knobs (`runtime.llm`: how fast, how hard to retry, how much may be spent)."""
+runtime knobs (`runtime.llm`: how fast, how hard to retry, how much may be spent); the API key it names."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import ClassVar, Literal
 
 from evolcoder.config import check
+from evolcoder.llm.errors import ProviderConfigError
 
 # USD per 1,000 tokens (OpenAI's list prices for these models; edit for your contract). The
 # Batch API charges half the list price: `batch_prompt` and `batch_completion`.
@@ -15,6 +17,7 @@ DEFAULT_PRICES: dict[str, dict[str, float]] = {
     "gpt-4": {"prompt": 0.03, "completion": 0.06, "batch_prompt": 0.015, "batch_completion": 0.03},
 }
 OPENAI_URL = "https://api.openai.com/v1"
+NO_KEY = "no-key"  # sent when llm.api_key_env is null; servers that take no key ignore it
 PRICE_KEYS = {"prompt", "completion"}
 BATCH_PRICE_KEYS = {"batch_prompt", "batch_completion"}
 # The Batch API's limits per input file (OpenAI's documentation).
@@ -105,3 +108,18 @@ class LLMRuntime:
               f"must be between 1 and {BATCH_MAX_REQUESTS:,} (the Batch API's limit), got {self.batch_max_requests}")
         check(1 <= self.batch_max_bytes <= BATCH_MAX_BYTES, f"{self.SECTION}.batch_max_bytes",
               f"must be between 1 and {BATCH_MAX_BYTES:,} (the Batch API's limit), got {self.batch_max_bytes}")
+
+
+def resolve_api_key(config: LLMConfig, environ: Mapping[str, str]) -> str:
+    """The key from the variable `llm.api_key_env` names; a clear error if it is unset."""
+    if config.api_key_env is None:
+        return NO_KEY
+    key = environ.get(config.api_key_env, "").strip()
+    if not key:
+        raise ProviderConfigError(
+            f"llm.provider is {config.provider} but the environment variable {config.api_key_env} "
+            f"(llm.api_key_env) is not set, so there is no API key for {config.base_url or 'the OpenAI API'}. "
+            "Export it, point llm.api_key_env at the variable that holds your key, or set llm.api_key_env: null "
+            "for a local server that takes no key (vLLM, llama.cpp, Ollama, TGI, transformers serve)."
+        )
+    return key

@@ -1,5 +1,5 @@
 """The OpenAI API's wire format and failure classes, shared by the `openai` and `openai-batch`
-providers: the chat request body, the key, the SDK client, and how an answer or an error is read.
+providers: the chat request body, the SDK client, and how an answer or an error is read.
 
 Failures are classified by what a retry can do: 429, 408, 409, 5xx, time-outs, connection
 errors, malformed JSON and empty choices are retryable; 401, 403 and 404 (key, URL or model
@@ -25,23 +25,7 @@ from evolcoder.llm.usage import Pricing
 
 RETRYABLE_STATUS = {408, 409, 429}
 RUN_STOPPING_STATUS = {401, 403, 404}
-NO_KEY = "no-key"  # sent when llm.api_key_env is null; servers that take no key ignore it
 DETAIL_CHARS = 300
-
-
-def resolve_api_key(config: LLMConfig, environ: Mapping[str, str]) -> str:
-    """The key from the variable `llm.api_key_env` names; a clear error if it is unset."""
-    if config.api_key_env is None:
-        return NO_KEY
-    key = environ.get(config.api_key_env, "").strip()
-    if not key:
-        raise ProviderConfigError(
-            f"llm.provider is {config.provider} but the environment variable {config.api_key_env} "
-            f"(llm.api_key_env) is not set, so there is no API key for {config.base_url or 'the OpenAI API'}. "
-            "Export it, point llm.api_key_env at the variable that holds your key, or set llm.api_key_env: null "
-            "for a local server that takes no key (vLLM, llama.cpp, Ollama, TGI, transformers serve)."
-        )
-    return key
 
 
 def make_client(config: LLMConfig, api_key: str, timeout_s: float) -> openai.AsyncOpenAI:

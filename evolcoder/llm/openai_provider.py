@@ -17,9 +17,9 @@ from collections.abc import Mapping
 import httpx2
 import openai
 
-from evolcoder.llm.config import LLMConfig, LLMRuntime
-from evolcoder.llm.openai_api import (chat_body, completion_result, connection_error, make_client,
-                                      parse_json_body, resolve_api_key, sdk_status_error)
+from evolcoder.llm.config import LLMConfig, LLMRuntime, resolve_api_key
+from evolcoder.llm.openai_api import (chat_body, completion_result, connection_error, make_client, parse_json_body,
+                                      sdk_status_error)
 from evolcoder.llm.types import ChatRequest, ChatResult
 from evolcoder.llm.usage import Pricing
 
