@@ -15,10 +15,8 @@ from evolcoder.config import ConfigError, recipe
 from evolcoder.errors import EvolcoderError
 from evolcoder.jsonl import read_jsonl, write_json
 from evolcoder.templates import example_texts
-from evolcoder.train.adapters import merge_adapter
 from evolcoder.train.config import ModelConfig, TrainConfig, TrainRuntime, check_attention
 from evolcoder.train.launch import check_gpus_per_rank, has_gpu, launch
-from evolcoder.train.model import build_scratch_model, train_tokenizer
 from evolcoder.train.workdir import continue_run, holding, last_checkpoint, prepare_run_dir, run_record
 
 # What metrics/train.json holds: facts of the trained model and its data, the same for every run
@@ -68,6 +66,8 @@ def run_training(model_cfg: ModelConfig, train_cfg: TrainConfig, runtime: TrainR
     with holding(run_dir):
         launch(train_cfg, spec_path, run_dir, runtime.master_addr)
     if train_cfg.adapter == "lora":
+        from evolcoder.train.adapters import merge_adapter  # torch, transformers, peft: imported here only when used
+
         merge_adapter(spec["model"], spec["revision"], paths.output_dir, train_cfg.precision)
     with open(run_dir / "summary.json", encoding="utf-8") as f:
         return {"run_key": run_dir.name, "run_dir": str(run_dir), **json.load(f), **continued}
@@ -99,6 +99,8 @@ def starting_model(model_cfg: ModelConfig, seed: int, data: Path, run_dir: Path)
         return model_cfg.pretrained_source("model.init: pretrained")
     init_dir = run_dir / "init"
     if not init_dir.is_dir():
+        from evolcoder.train.model import build_scratch_model, train_tokenizer  # torch, transformers: only when used
+
         texts = (prompt + answer for prompt, answer in map(example_texts, read_jsonl(data)))
         cfg = model_cfg.config
         tokenizer = train_tokenizer(texts, cfg.vocab_size, cfg.tokenizer_min_frequency, cfg.architecture)
