@@ -74,16 +74,16 @@ def check_hostfile(cfg: TrainConfig) -> None:
 
 
 def rank_gpus(cfg: TrainConfig) -> list[int]:
-    """The GPU of each rank on this node: the first `num_processes` that CUDA_VISIBLE_DEVICES
-    lists, or GPUs 0..P-1 (CPU processes on the CPU). The launcher sets CUDA_VISIBLE_DEVICES of
-    the ranks to these physical ids, so on a shared node the ranks stay on the GPUs they were given."""
-    visible = os.environ.get("CUDA_VISIBLE_DEVICES")
-    if not visible or not has_gpu():
-        return list(range(cfg.num_processes))
+    """The GPU of each rank on this node: the first `num_processes` this process sees (as
+    CUDA_VISIBLE_DEVICES lists them, else 0..N-1), or 0..P-1 for CPU processes. The launcher sets
+    CUDA_VISIBLE_DEVICES of the ranks to these physical ids, so on a shared node the ranks stay on
+    the GPUs they were given."""
     gpus = visible_gpus()[:cfg.num_processes]
+    if not gpus:
+        return list(range(cfg.num_processes))
     if not all(gpu.isdigit() for gpu in gpus):
-        raise EvolcoderError(f"CUDA_VISIBLE_DEVICES={visible}: DeepSpeed's launcher selects GPUs by index; "
-                             "list indices (`nvidia-smi -L` shows them)")
+        raise EvolcoderError(f"CUDA_VISIBLE_DEVICES={os.environ.get('CUDA_VISIBLE_DEVICES')}: DeepSpeed's launcher "
+                             "selects GPUs by index; list indices (`nvidia-smi -L` shows them)")
     return [int(gpu) for gpu in gpus]
 
 
