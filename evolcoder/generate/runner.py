@@ -24,6 +24,7 @@ from tqdm import tqdm
 
 from evolcoder.benchmarks import Problem, get
 from evolcoder.config import recipe
+from evolcoder.cpu_numerics import PORTABLE_KERNELS, environment
 from evolcoder.errors import EvolcoderError
 from evolcoder.generate.backend import Backend, Completion, Job
 from evolcoder.generate.config import GenerateConfig, GenerateRuntime
@@ -178,18 +179,21 @@ def rows_of(jobs: Sequence[Job], completions: Sequence[Sequence[Completion]], ta
 
 def run_all_shards(config: GenerateConfig, runtime: GenerateRuntime, jobs: Sequence[Job], work_dir: str | Path,
                    label: str = "generate") -> None:
-    """All `num_shards` shards: in this process when there is one, else one process each, in parallel."""
+    """All `num_shards` shards: in this process when there is one, else one process each, in parallel.
+    On the CPU with ATen's and MKL's portable kernels (evolcoder/cpu_numerics.py), so that the
+    same model writes the same bytes on any machine."""
     total = runtime.num_shards
     gpus = shard_gpus(config, runtime, total)  # refuses a plan that needs more GPUs than are visible, before any work
     if total == 1:
-        run_shard(config, runtime, jobs, 0, 1, work_dir, label)
+        with environment({} if gpus else PORTABLE_KERNELS):
+            run_shard(config, runtime, jobs, 0, 1, work_dir, label)
         return
     ctx = mp.get_context("spawn")
     threads = max(1, (os.cpu_count() or 1) // total)
     procs = []
     for index in range(total):
-        env = {"CUDA_VISIBLE_DEVICES": ",".join(gpus[index])} if gpus else {}
-        with _environ(env):
+        env = {"CUDA_VISIBLE_DEVICES": ",".join(gpus[index])} if gpus else PORTABLE_KERNELS
+        with environment(env):
             proc = ctx.Process(target=_shard_process, args=(config, runtime, list(jobs), index, total, str(work_dir), label,
                                                             None if gpus else threads))
             proc.start()
@@ -226,21 +230,6 @@ def _wait_all(procs: list, work_dir: str | Path) -> None:
                 raise EvolcoderError(
                     f"generation shard {index}/{len(procs)} failed (exit code {proc.exitcode}, its error is "
                     f"above); finished tasks are kept in {work_dir}, so rerunning resumes from them")
-
-
-@contextmanager
-def _environ(updates: dict[str, str]) -> Iterator[None]:
-    """Set environment variables while a child process starts (spawned children copy them)."""
-    saved = {k: os.environ.get(k) for k in updates}
-    os.environ.update(updates)
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
 
 
 def shard_files(work_dir: str | Path, total: int) -> list[Path]:

@@ -18,14 +18,16 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from evolcoder.config import ConfigError
+from evolcoder.cpu_numerics import TRAINING_RANK
 from evolcoder.errors import EvolcoderError
 from evolcoder.gpus import describe, visible_gpus
 from evolcoder.train.config import TrainConfig
 
 # What a rank on another host needs from this environment, besides what DeepSpeed exports itself
-# (PYTHON*, NCCL*): the Hugging Face cache and token, the ops' build folder, the CUDA toolkit.
+# (PYTHON*, NCCL*): the Hugging Face cache and token, the ops' build folder, the CUDA toolkit, a CPU
+# rank's threads and kernels.
 FORWARDED_ENV = ("HF_", "HUGGING_FACE_HUB_TOKEN", "TRANSFORMERS_", "TOKENIZERS_PARALLELISM",
-                 "TORCH_EXTENSIONS_DIR", "CUDA_HOME", "OMP_NUM_THREADS")
+                 "TORCH_EXTENSIONS_DIR", "CUDA_HOME", *TRAINING_RANK)
 RANK_ENV_FILE = "deepspeed_env"  # in the run folder; DS_ENV_FILE points the launcher at it
 
 
@@ -106,10 +108,13 @@ def launch_command(cfg: TrainConfig, spec_path: str | Path, port: int, master_ad
 
 
 def launch_env(base: Mapping[str, str] | None = None) -> dict[str, str]:
-    """The ranks' environment: DeepSpeed's CPU accelerator where there is no GPU."""
+    """The ranks' environment: where there is no GPU, DeepSpeed's CPU accelerator, and one thread
+    and portable kernels per rank whatever `base` says (the same bytes on any machine:
+    evolcoder/cpu_numerics.py)."""
     env = dict(os.environ if base is None else base)
     if not has_gpu():
         env.setdefault("DS_ACCELERATOR", "cpu")
+        env.update(TRAINING_RANK)
     env.setdefault("TOKENIZERS_PARALLELISM", "false")
     return env
 

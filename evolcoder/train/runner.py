@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from evolcoder.config import ConfigError, recipe
+from evolcoder.cpu_numerics import PORTABLE_KERNELS, environment
 from evolcoder.errors import EvolcoderError
 from evolcoder.jsonl import read_jsonl, write_json
 from evolcoder.templates import example_texts
@@ -68,7 +69,8 @@ def run_training(model_cfg: ModelConfig, train_cfg: TrainConfig, runtime: TrainR
     if train_cfg.adapter == "lora":
         from evolcoder.train.adapters import merge_adapter  # torch, transformers, peft: imported here only when used
 
-        merge_adapter(spec["model"], spec["revision"], paths.output_dir, train_cfg.precision)
+        with environment(PORTABLE_KERNELS):  # the same merged weights on any CPU, as the scratch model's
+            merge_adapter(spec["model"], spec["revision"], paths.output_dir, train_cfg.precision)
     with open(run_dir / "summary.json", encoding="utf-8") as f:
         return {"run_key": run_dir.name, "run_dir": str(run_dir), **json.load(f), **continued}
 
@@ -105,7 +107,8 @@ def starting_model(model_cfg: ModelConfig, seed: int, data: Path, run_dir: Path)
         cfg = model_cfg.config
         tokenizer = train_tokenizer(texts, cfg.vocab_size, cfg.tokenizer_min_frequency, cfg.architecture)
         tokenizer.model_max_length = cfg.n_positions
-        model = build_scratch_model(cfg, tokenizer, seed)
+        with environment(PORTABLE_KERNELS):  # the same random weights on any CPU (in a process that has run no op yet)
+            model = build_scratch_model(cfg, tokenizer, seed)
         partial = run_dir / "init.partial"  # renamed when complete: a kill never leaves half a model
         shutil.rmtree(partial, ignore_errors=True)
         tokenizer.save_pretrained(partial)

@@ -6,7 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from ruamel.yaml import YAML
@@ -49,9 +49,10 @@ def edit_params(dest: Path, edit: Callable[[dict], None]) -> None:
     (dest / "params.yaml").write_text(compose(dest, []), encoding="utf-8")
 
 
-def dvc(dest: Path, *args: str, timeout: float = 1500) -> str:
-    """Run `dvc` in `dest` (the venv's), failing the test with its output when it fails."""
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+def dvc(dest: Path, *args: str, timeout: float = 1500, env: Mapping[str, str] | None = None) -> str:
+    """Run `dvc` in `dest` (the venv's), with `env` added to this environment, failing the test
+    with its output when it fails."""
+    env = {**os.environ, **(env or {}), "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
     done = subprocess.run(["dvc", *args], cwd=dest, env=env, capture_output=True, text=True, timeout=timeout)
     assert done.returncode == 0, f"dvc {' '.join(args)} failed:\n{done.stdout[-4000:]}\n{done.stderr[-4000:]}"
     return done.stdout

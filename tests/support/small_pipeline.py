@@ -4,6 +4,7 @@ and copies of that reproduced repository for tests that change it (DVC reruns on
 from __future__ import annotations
 
 import shutil
+from collections.abc import Mapping
 from pathlib import Path
 
 from tests.support.data import SHARED_DATA
@@ -12,6 +13,9 @@ from evolcoder.jsonl import write_jsonl
 from tests.support.repo_copy import commit_all, copy_repo, dvc, edit_params
 
 N_TASKS = 10
+# Another x86-64 machine, as far as this one can play it: twice the threads, ATen's kernels
+# without AVX2 (an older CPU, where a newer one would pick AVX-512's), MKL held to AVX.
+ANOTHER_CPU = {"OMP_NUM_THREADS": "2", "ATEN_CPU_CAPABILITY": "default", "MKL_ENABLE_INSTRUCTIONS": "AVX"}
 MBPP_TEST = SHARED_DATA / "mbpp_test.jsonl"
 OVERRIDES = {
     ("seed", "limit"): 16,
@@ -57,14 +61,14 @@ def smaller_profile(dest: Path) -> None:
     edit_params(dest, shrink)
 
 
-def small_pipeline(dest: Path) -> Path:
-    """Copy, shrink, commit, `dvc repro`, commit again."""
+def small_pipeline(dest: Path, machine: Mapping[str, str] | None = None) -> Path:
+    """Copy, shrink, commit, `dvc repro` (with `machine`'s variables in its environment), commit again."""
     copy_repo(dest)
     smaller_profile(dest)
     # the user's own benchmark files, tracked as the README says (a queued experiment gets them from the cache)
     dvc(dest, "add", *(str(p.relative_to(dest)) for p in sorted((dest / "data/benchmarks").glob("*.jsonl"))))
     commit_all(dest, "smaller profile")
-    dvc(dest, "repro")
+    dvc(dest, "repro", env=machine)
     commit_all(dest, "repro")
     return dest
 

@@ -1,0 +1,40 @@
+"""The settings under which float results on the CPU are the same bits on every x86-64 machine.
+
+Three things make a CPU's results depend on the machine: the vector width ATen's kernels were
+chosen for (AVX2 here, AVX-512 there: other orders of additions, another Box-Muller path for
+random weights), the code path MKL chooses for the CPU (matrix products), and how many threads a
+reduction is split over (a bias gradient sums over the batch). The default profile builds,
+trains and runs its model on the CPU, and dvc.lock records the md5 of each file it makes; so
+there, the model is built and generation runs with ATen's baseline kernels and MKL's conditional
+numerical reproducibility, and each training rank with one thread as well: `make repro` writes
+the same bytes on any x86-64 machine. (Inference splits no reduction across threads: generation
+keeps a thread per core.)
+
+ATen and MKL read these variables at their first operation: they take effect in a process that
+has not run one yet (a stage process, a rank, a generation shard), not in one that has.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+
+PORTABLE_KERNELS = {"ATEN_CPU_CAPABILITY": "default", "MKL_CBWR": "COMPATIBLE,STRICT"}
+TRAINING_RANK = {**PORTABLE_KERNELS, "OMP_NUM_THREADS": "1"}
+
+
+@contextmanager
+def environment(updates: Mapping[str, str]) -> Iterator[None]:
+    """Set environment variables for what runs inside (and for the processes it starts), then
+    restore them."""
+    saved = {key: os.environ.get(key) for key in updates}
+    os.environ.update(updates)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
