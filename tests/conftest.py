@@ -156,10 +156,11 @@ def pipeline_copy(pipeline, tmp_path) -> Path:
 
 @pytest.fixture(scope="session")
 def second_pipeline(tmp_path_factory) -> Path:
-    """Another copy built the same way, from scratch, as on another CPU, for the test that compares two clones."""
-    from tests.support.small_pipeline import ANOTHER_CPU, small_pipeline
+    """Another copy built the same way, from scratch, as on another machine, for the test that compares two clones."""
+    from tests.support.small_pipeline import ANOTHER_MACHINE, small_pipeline
 
-    return built_once(tmp_path_factory, "second_pipeline", lambda folder: small_pipeline(folder / "repo", ANOTHER_CPU))
+    return built_once(tmp_path_factory, "second_pipeline",
+                      lambda folder: small_pipeline(folder / "repo", machine=ANOTHER_MACHINE))
 
 
 @pytest.fixture(scope="session")

@@ -180,8 +180,8 @@ def rows_of(jobs: Sequence[Job], completions: Sequence[Sequence[Completion]], ta
 def run_all_shards(config: GenerateConfig, runtime: GenerateRuntime, jobs: Sequence[Job], work_dir: str | Path,
                    label: str = "generate") -> None:
     """All `num_shards` shards: in this process when there is one, else one process each, in parallel.
-    On the CPU with ATen's and MKL's portable kernels (evolcoder/cpu_numerics.py), so that the
-    same model writes the same bytes on any machine."""
+    On the CPU with ATen's and MKL's AVX2 kernels (evolcoder/cpu_numerics.py), so that the same
+    model writes the same bytes on any CPU that has them."""
     total = runtime.num_shards
     gpus = shard_gpus(config, runtime, total)  # refuses a plan that needs more GPUs than are visible, before any work
     if total == 1:

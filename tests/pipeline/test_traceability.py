@@ -1,5 +1,5 @@
 """Every number traced to hashed inputs: two clones of the small pipeline, each reproduced from
-scratch, the second as on another CPU (tests/support/small_pipeline.py), give the same bytes; and
+scratch, the second as on another machine (tests/support/small_pipeline.py), give the same bytes; and
 on a copy of the reproduced one, runtime knobs rerun nothing, an edited input file shows in `dvc
 status`, and a score names the model it was generated from."""
 
@@ -34,11 +34,11 @@ def changed_stages(repo: Path) -> set[str]:
 
 
 # second_pipeline first: under pytest-xdist this worker builds it while another builds `pipeline`
-def test_two_clones_on_unlike_cpus_record_the_same_md5_for_every_output(second_pipeline, pipeline):
+def test_two_clones_on_unlike_machines_record_the_same_md5_for_every_output(second_pipeline, pipeline):
     first, second = (out_hashes(read_yaml(repo / "dvc.lock")) for repo in (pipeline, second_pipeline))
     assert first.keys() == second.keys()
     differ = sorted(key for key in first if first[key] != second[key])
-    assert not differ, f"outputs whose md5 differs between two clones of the same commit on unlike CPUs: {differ}"
+    assert not differ, f"outputs whose md5 differs between the clones on unlike machines: {differ}"
 
 
 def test_changing_runtime_knobs_reruns_nothing(pipeline_copy):

@@ -286,9 +286,9 @@ def test_launch_uses_the_deepspeed_launcher_with_cpu_ranks():
     multi = launch_command(TrainConfig(num_nodes=2, hostfile="hosts", global_batch_size=16), Path("s"), 1)
     assert multi[multi.index("--hostfile") + 1] == "hosts"
     if not torch.cuda.is_available():  # CPU ranks: one thread and portable kernels, whatever the caller set
-        env = launch_env({"OMP_NUM_THREADS": "8", "ATEN_CPU_CAPABILITY": "avx2", "MKL_CBWR": "AUTO"})
+        env = launch_env({"OMP_NUM_THREADS": "8", "ATEN_CPU_CAPABILITY": "avx512", "MKL_CBWR": "AUTO"})
         assert env["DS_ACCELERATOR"] == "cpu" and env["OMP_NUM_THREADS"] == "1"
-        assert (env["ATEN_CPU_CAPABILITY"], env["MKL_CBWR"]) == ("default", "COMPATIBLE,STRICT")
+        assert (env["ATEN_CPU_CAPABILITY"], env["MKL_CBWR"]) == ("avx2", "AVX2,STRICT")
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the CPU-only refusal")
