@@ -28,8 +28,9 @@ from evolcoder.cpu_numerics import PORTABLE_KERNELS, environment
 from evolcoder.errors import EvolcoderError
 from evolcoder.generate.backend import Backend, Completion, Job
 from evolcoder.generate.config import GenerateConfig, GenerateRuntime
-from evolcoder.generate.placement import shard_gpus
+from evolcoder.generate.placement import shard_gpus, uses_gpus
 from evolcoder.files.paths import generation_meta
+from evolcoder.gpus import visible_gpus
 from evolcoder.generate.provenance import describe, record_server, server_report, warn_if_mixed
 from evolcoder.generate.server import ModelServer
 from evolcoder.generate.shards import ShardFile, merged_rows, plan_shards, shard_path
@@ -157,7 +158,8 @@ def run_shard(config: GenerateConfig, runtime: GenerateRuntime, jobs: Sequence[J
         todo = [job for job in mine if job.task_id not in done]
         if not todo:
             return 0
-        with (open_backend(config, runtime, work_dir, index, total) as backend,
+        with (environment(numerics_environment(config, runtime)),
+              open_backend(config, runtime, work_dir, index, total) as backend,
               tqdm(total=len(mine), initial=len(mine) - len(todo), desc=f"{label} shard {index}/{total}",
                    unit="task", position=index) as bar):
             for start in range(0, len(todo), runtime.batch_size):
@@ -165,6 +167,12 @@ def run_shard(config: GenerateConfig, runtime: GenerateRuntime, jobs: Sequence[J
                 shard.append(rows_of(batch, backend.generate(batch), config.tabs))
                 bar.update(len(batch))
     return len(todo)
+
+
+def numerics_environment(config: GenerateConfig, runtime: GenerateRuntime) -> dict[str, str]:
+    """ATen's and MKL's AVX2 kernels for a shard on the CPU (evolcoder/cpu_numerics.py), so that
+    the same model writes the same bytes on any CPU that has them; nothing on GPUs."""
+    return {} if uses_gpus(config, runtime) and visible_gpus() else PORTABLE_KERNELS
 
 
 def rows_of(jobs: Sequence[Job], completions: Sequence[Sequence[Completion]], tabs: bool) -> Iterator[dict]:
@@ -179,20 +187,17 @@ def rows_of(jobs: Sequence[Job], completions: Sequence[Sequence[Completion]], ta
 
 def run_all_shards(config: GenerateConfig, runtime: GenerateRuntime, jobs: Sequence[Job], work_dir: str | Path,
                    label: str = "generate") -> None:
-    """All `num_shards` shards: in this process when there is one, else one process each, in parallel.
-    On the CPU with ATen's and MKL's AVX2 kernels (evolcoder/cpu_numerics.py), so that the same
-    model writes the same bytes on any CPU that has them."""
+    """All `num_shards` shards: in this process when there is one, else one process each, in parallel."""
     total = runtime.num_shards
     gpus = shard_gpus(config, runtime, total)  # refuses a plan that needs more GPUs than are visible, before any work
     if total == 1:
-        with environment({} if gpus else PORTABLE_KERNELS):
-            run_shard(config, runtime, jobs, 0, 1, work_dir, label)
+        run_shard(config, runtime, jobs, 0, 1, work_dir, label)
         return
     ctx = mp.get_context("spawn")
     threads = max(1, (os.cpu_count() or 1) // total)
     procs = []
     for index in range(total):
-        env = {"CUDA_VISIBLE_DEVICES": ",".join(gpus[index])} if gpus else PORTABLE_KERNELS
+        env = {"CUDA_VISIBLE_DEVICES": ",".join(gpus[index])} if gpus else {}
         with environment(env):
             proc = ctx.Process(target=_shard_process, args=(config, runtime, list(jobs), index, total, str(work_dir), label,
                                                             None if gpus else threads))
