@@ -109,7 +109,7 @@ def launch_command(cfg: TrainConfig, spec_path: str | Path, port: int, master_ad
 
 def launch_env(base: Mapping[str, str] | None = None) -> dict[str, str]:
     """The ranks' environment: where there is no GPU, DeepSpeed's CPU accelerator, and one thread
-    and portable kernels per rank whatever `base` says (the same bytes on any machine:
+    and the AVX2 kernels per rank whatever `base` says (the same bytes on any CPU that has them:
     evolcoder/cpu_numerics.py)."""
     env = dict(os.environ if base is None else base)
     if not has_gpu():
