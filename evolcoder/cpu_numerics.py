@@ -11,7 +11,7 @@ in its strict conditional numerical reproducibility mode (the same bits whatever
 threads), and each training rank with one thread as well: `make repro` writes the same bytes on
 any such machine. (Inference splits no reduction across threads: generation keeps a thread per
 core.) A CPU without AVX2 computes its own bytes; the baseline kernels that every x86-64 CPU
-has would cover it, at nearly three times the default profile's training time.
+has would cover it, at 2.4 times the default profile's training time (bench/README.md).
 
 ATen and MKL read these variables at their first operation: they take effect in a process that
 has not run one yet (a stage process, a rank, a generation shard), not in one that has.
