@@ -7,11 +7,12 @@ weights), the code path MKL chooses for the CPU (matrix products), and how many 
 reduction is split over (a bias gradient sums over the batch). The default profile builds,
 trains and runs its model on the CPU, and dvc.lock records the md5 of each file it makes; so
 there, the model is built and generation runs with ATen's AVX2 kernels and MKL's AVX2 code path
-in its strict conditional numerical reproducibility mode (the same bits whatever the number of
-threads), and each training rank with one thread as well: `make repro` writes the same bytes on
-any such machine. (Inference splits no reduction across threads: generation keeps a thread per
-core.) A CPU without AVX2 computes its own bytes; the baseline kernels that every x86-64 CPU
-has would cover it, at 2.4 times the default profile's training time (bench/README.md).
+in its strict conditional numerical reproducibility mode, and each training rank with one thread
+as well: `make repro` writes the same bytes on any such machine. Generation keeps a thread per
+core: MKL's strict mode makes its products independent of the thread count, and the default
+model's logits were the same bytes on one and two threads. A CPU without AVX2 computes its own
+bytes; the baseline kernels that every x86-64 CPU has would cover it, at 2.4 times the default
+profile's training time (bench/README.md).
 
 ATen and MKL read these variables at their first operation: they take effect in a process that
 has not run one yet (a stage process, a rank, a generation shard), not in one that has.

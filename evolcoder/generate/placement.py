@@ -19,12 +19,17 @@ def uses_gpus(config: GenerateConfig, runtime: GenerateRuntime) -> bool:
     return config.server.command is not None
 
 
+def usable_gpus(config: GenerateConfig, runtime: GenerateRuntime) -> list[str]:
+    """The visible GPUs a shard's work may run on; [] when it runs on the CPU or talks to a server elsewhere."""
+    return visible_gpus() if uses_gpus(config, runtime) else []
+
+
 def shard_gpus(config: GenerateConfig, runtime: GenerateRuntime, num_shards: int) -> list[list[str]]:
     """The GPUs of each of `num_shards` shards, as `CUDA_VISIBLE_DEVICES` names them; [] when the
     shards run on the CPU. Refuses a plan that needs more GPUs than are visible: each shard holds a
     whole model, so two shards on one GPU would run out of memory or crawl."""
     per_shard = runtime.gpus_per_shard
-    gpus = visible_gpus() if uses_gpus(config, runtime) else []
+    gpus = usable_gpus(config, runtime)
     if not gpus:
         if per_shard > 1:
             where = "no GPU is visible" if uses_gpus(config, runtime) else _why_no_gpus(config)

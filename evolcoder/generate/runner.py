@@ -28,9 +28,8 @@ from evolcoder.cpu_numerics import PORTABLE_KERNELS, environment
 from evolcoder.errors import EvolcoderError
 from evolcoder.generate.backend import Backend, Completion, Job
 from evolcoder.generate.config import GenerateConfig, GenerateRuntime
-from evolcoder.generate.placement import shard_gpus, uses_gpus
+from evolcoder.generate.placement import shard_gpus, usable_gpus
 from evolcoder.files.paths import generation_meta
-from evolcoder.gpus import visible_gpus
 from evolcoder.generate.provenance import describe, record_server, server_report, warn_if_mixed
 from evolcoder.generate.server import ModelServer
 from evolcoder.generate.shards import ShardFile, merged_rows, plan_shards, shard_path
@@ -172,7 +171,7 @@ def run_shard(config: GenerateConfig, runtime: GenerateRuntime, jobs: Sequence[J
 def numerics_environment(config: GenerateConfig, runtime: GenerateRuntime) -> dict[str, str]:
     """ATen's and MKL's AVX2 kernels for a shard on the CPU (evolcoder/cpu_numerics.py), so that
     the same model writes the same bytes on any CPU that has them; nothing on GPUs."""
-    return {} if uses_gpus(config, runtime) and visible_gpus() else PORTABLE_KERNELS
+    return {} if usable_gpus(config, runtime) else PORTABLE_KERNELS
 
 
 def rows_of(jobs: Sequence[Job], completions: Sequence[Sequence[Completion]], tabs: bool) -> Iterator[dict]:
